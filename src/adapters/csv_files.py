@@ -1,0 +1,86 @@
+"""CSV files directly inside the data folder, each the source of one table."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from domain.errors import InvalidTableName
+from domain.model import Fingerprint, SourceFile, TableName
+from domain.ports.tables import TableSources
+
+log = logging.getLogger(__name__)
+
+CSV_SUFFIXES = (".csv", ".CSV", ".Csv")
+
+
+class FileSystemTableSources(TableSources):
+    """Every `*.csv` file directly inside `data_dir` is a table named after the file's stem.
+
+    Symbolic links are followed only when they resolve to a regular file inside `data_dir`.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self._data_dir = data_dir.resolve()
+
+    @property
+    def data_dir(self) -> Path:
+        return self._data_dir
+
+    async def find(self, name: TableName) -> SourceFile | None:
+        return await asyncio.to_thread(self._find, name)
+
+    async def list(self) -> Sequence[SourceFile]:
+        return await asyncio.to_thread(self._list)
+
+    def path_of(self, source: SourceFile) -> Path:
+        """The path of a file this class found; safe because its name was checked then."""
+        return self._data_dir / source.file_name
+
+    def _find(self, name: TableName) -> SourceFile | None:
+        for suffix in CSV_SUFFIXES:
+            source = self._source(name, str(name) + suffix)
+            if source is not None:
+                return source
+        return None
+
+    def _list(self) -> builtins.list[SourceFile]:
+        sources: dict[str, SourceFile] = {}
+        try:
+            entries = sorted(os.scandir(self._data_dir), key=lambda entry: entry.name)
+        except FileNotFoundError:
+            log.warning("The data folder %s does not exist", self._data_dir)
+            return []
+        for entry in entries:
+            stem, suffix = os.path.splitext(entry.name)
+            if suffix.lower() != ".csv" or stem in sources:
+                continue
+            try:
+                name = TableName(stem)
+            except InvalidTableName as error:
+                log.warning("Skipping %s: %s", entry.name, error.detail)
+                continue
+            source = self._source(name, entry.name)
+            if source is not None:
+                sources[stem] = source
+        return [sources[stem] for stem in sorted(sources)]
+
+    def _source(self, name: TableName, file_name: str) -> SourceFile | None:
+        path = self._data_dir / file_name
+        try:
+            if path.resolve().parent != self._data_dir:
+                return None
+            stat = path.stat()
+        except (OSError, RuntimeError):
+            return None
+        if not path.is_file():
+            return None
+        return SourceFile(
+            table=name,
+            file_name=file_name,
+            fingerprint=Fingerprint(size=stat.st_size, mtime_ns=stat.st_mtime_ns),
+        )

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from dishka.integrations.litestar import FromDishka
+from litestar import Controller, get
+
+from domain.use_cases.check_health import CheckHealth
+from entrypoints.http.errors import problem_responses
+from entrypoints.http.schemas import HealthResponse
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ["health"]
+
+    @get(
+        summary="Whether the service can answer",
+        description=CheckHealth.__doc__,
+        responses=problem_responses(503),
+    )
+    async def health(self, check_health: FromDishka[CheckHealth]) -> HealthResponse:
+        await check_health()
+        return HealthResponse(status="ok")

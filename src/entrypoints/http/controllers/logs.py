@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from dishka.integrations.litestar import FromDishka
+from litestar import Controller, get
+from litestar.openapi.spec import Example
+from litestar.params import Parameter
+
+from domain.use_cases.fetch_logs import FetchLogs
+from entrypoints.http.errors import problem_responses
+from entrypoints.http.schemas import LogsResponse
+
+
+class LogsController(Controller):
+    path = "/logs"
+    tags = ["logs"]
+
+    @get(
+        summary="The 100 latest records of a table",
+        description=FetchLogs.__doc__,
+        responses=problem_responses(400, 404, 422, 503),
+    )
+    async def logs(
+        self,
+        fetch_logs: FromDishka[FetchLogs],
+        table_name: Annotated[
+            str,
+            Parameter(
+                description="A table: the stem of a CSV file in the data folder",
+                examples=[Example(value="df_sales"), Example(value="df_sales_detail")],
+            ),
+        ],
+        from_date: Annotated[
+            str | None,
+            Parameter(
+                description="Only records dated on or after this ISO 8601 date or date-time. "
+                "A date means from the start of that day; a date-time without a zone is UTC "
+                "for zoned columns and wall-clock time otherwise.",
+                examples=[Example(value="2023-06-01"), Example(value="2023-06-01T18:00:00")],
+            ),
+        ] = None,
+        user_id: Annotated[
+            str | None,
+            Parameter(
+                description="Only this user's records (compared as text)",
+                examples=[Example(value="0ffc65")],
+            ),
+        ] = None,
+        cursor: Annotated[
+            str | None,
+            Parameter(description="`next_cursor` of the previous page, for older records"),
+        ] = None,
+    ) -> LogsResponse:
+        page = await fetch_logs(table_name, from_date=from_date, user_id=user_id, cursor=cursor)
+        return LogsResponse.of(page)

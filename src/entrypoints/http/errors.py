@@ -1,0 +1,145 @@
+"""One map from errors to HTTP statuses and RFC 9457 problem bodies."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+from litestar.types import ExceptionHandlersMap
+
+from domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    MalformedSource,
+    NotFound,
+    TableNotFound,
+    Unavailable,
+)
+from entrypoints.http.schemas import ProblemDetails
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS_OF: Mapping[type[DomainError], int] = {
+    InvalidInput: HTTP_400_BAD_REQUEST,
+    NotFound: HTTP_404_NOT_FOUND,
+    Conflict: HTTP_409_CONFLICT,
+    MalformedSource: HTTP_422_UNPROCESSABLE_ENTITY,
+    Unavailable: HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
+def status_of(error: DomainError) -> int:
+    for kind in type(error).__mro__:
+        if kind in STATUS_OF:
+            return STATUS_OF[kind]
+    return HTTP_500_INTERNAL_SERVER_ERROR
+
+
+def problem(request: Request[Any, Any, Any], body: ProblemDetails) -> Response[ProblemDetails]:
+    headers = {"Retry-After": "5"} if body.status == HTTP_503_SERVICE_UNAVAILABLE else None
+    return Response(
+        content=msgspec.structs.replace(body, instance=request.url.path),
+        status_code=body.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[ProblemDetails]:
+    body = ProblemDetails(title=error.title, status=status_of(error), detail=error.detail)
+    if isinstance(error, InvalidInput):
+        body = msgspec.structs.replace(body, parameter=error.parameter)
+    if isinstance(error, TableNotFound):
+        body = msgspec.structs.replace(body, known_tables=list(error.known))
+    if isinstance(error, MalformedSource):
+        body = msgspec.structs.replace(
+            body, file=error.file_name, line=error.line, column=error.column
+        )
+    return problem(request, body)
+
+
+def validation_error(
+    request: Request[Any, Any, Any], error: ValidationException
+) -> Response[ProblemDetails]:
+    extra = error.extra if isinstance(error.extra, list) else []
+    keys = [item.get("key") for item in extra if isinstance(item, dict) and item.get("key")]
+    messages = [
+        f"{item.get('key')}: {item.get('message')}" for item in extra if isinstance(item, dict)
+    ]
+    detail = "; ".join(messages) or error.detail
+    if not keys and (named := re.search(r"parameter '([^']+)'", error.detail)):
+        keys.append(named.group(1))
+    return problem(
+        request,
+        ProblemDetails(
+            title="Invalid request",
+            status=HTTP_400_BAD_REQUEST,
+            detail=detail,
+            parameter=keys[0] if keys else None,
+        ),
+    )
+
+
+def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[ProblemDetails]:
+    return problem(
+        request,
+        ProblemDetails(title=type(error).__name__, status=error.status_code, detail=error.detail),
+    )
+
+
+def unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[ProblemDetails]:
+    log.exception("Unexpected error on %s %s", request.method, request.url.path, exc_info=error)
+    return problem(
+        request,
+        ProblemDetails(
+            title="Internal error",
+            status=HTTP_500_INTERNAL_SERVER_ERROR,
+            detail="The server failed to answer this request; the error was logged.",
+        ),
+    )
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    DomainError: domain_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI descriptions of the problems an operation can answer with."""
+    meaning = {
+        HTTP_400_BAD_REQUEST: "A parameter is invalid; `parameter` names it",
+        HTTP_404_NOT_FOUND: "No such resource; for tables, `known_tables` lists the known ones",
+        HTTP_409_CONFLICT: "The request conflicts with the resource's current state",
+        HTTP_422_UNPROCESSABLE_ENTITY: (
+            "The table's CSV file cannot be loaded; `file`, `line` and `column` say where"
+        ),
+        HTTP_503_SERVICE_UNAVAILABLE: "A backing service (PostgreSQL, Redis) is unavailable",
+    }
+    return {
+        status: ResponseSpec(
+            data_container=ProblemDetails,
+            description=meaning[status],
+            media_type=PROBLEM_JSON,
+        )
+        for status in statuses
+    }

@@ -1,0 +1,134 @@
+"""What the HTTP API sends: msgspec structs, shaped from domain objects at the edge."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Struct
+
+from domain.log_query import encode_cursor
+from domain.model import Column, LoadState, LogPage, TableStatus
+
+
+class ColumnSchema(Struct, frozen=True):
+    name: str
+    type: Annotated[
+        str,
+        Meta(
+            description="PostgreSQL type inferred from the CSV data",
+            examples=["bigint", "numeric", "boolean", "date", "timestamp", "timestamptz", "text"],
+        ),
+    ]
+
+    @classmethod
+    def of(cls, column: Column) -> ColumnSchema:
+        return cls(name=column.name, type=column.type.value)
+
+
+class LogsResponse(Struct, frozen=True):
+    table: str
+    date_column: Annotated[
+        str | None, Meta(description="The column records are ordered by, newest first")
+    ]
+    user_column: Annotated[str | None, Meta(description="The column `user_id` filters on")]
+    columns: list[ColumnSchema]
+    rows: Annotated[
+        list[dict[str, Any]],
+        Meta(
+            description="Records keyed by column name; numbers as JSON numbers, dates and "
+            "timestamps as ISO 8601 strings, blank cells as null"
+        ),
+    ]
+    count: Annotated[int, Meta(description="Number of rows in this page (at most 100)")]
+    has_more: Annotated[bool, Meta(description="Whether older matching records exist")]
+    next_cursor: Annotated[
+        str | None,
+        Meta(description="Pass as `cursor` to get the next older records; null on the last page"),
+    ]
+
+    @classmethod
+    def of(cls, page: LogPage) -> LogsResponse:
+        table = page.table
+        return cls(
+            table=str(table.name),
+            date_column=table.date_column,
+            user_column=table.user_column,
+            columns=[ColumnSchema.of(column) for column in table.columns],
+            rows=[dict(row) for row in page.rows],
+            count=len(page.rows),
+            has_more=page.next_cursor is not None,
+            next_cursor=encode_cursor(page.next_cursor) if page.next_cursor else None,
+        )
+
+
+class TableResponse(Struct, frozen=True):
+    name: str
+    state: Annotated[
+        LoadState,
+        Meta(
+            description="not_loaded: loads on first request; loaded; stale: the CSV changed "
+            "and reloads on next request; failed: the current CSV could not be loaded (the "
+            "previous version, if any, is served); source_missing: the CSV was removed, the "
+            "loaded copy is served"
+        ),
+    ]
+    source_file: str | None
+    columns: Annotated[
+        list[ColumnSchema] | None, Meta(description="Known once the table is loaded")
+    ]
+    row_count: int | None
+    date_column: str | None
+    user_column: str | None
+    min_date: Annotated[str | None, Meta(description="Earliest date, ISO 8601")]
+    max_date: Annotated[str | None, Meta(description="Latest date, ISO 8601")]
+    loaded_at: dt.datetime | None
+    version: Annotated[int | None, Meta(description="Increments at each reload")]
+    error: Annotated[str | None, Meta(description="Why the current CSV could not be loaded")]
+
+    @classmethod
+    def of(cls, status: TableStatus) -> TableResponse:
+        loaded = status.loaded
+        return cls(
+            name=str(status.name),
+            state=status.state,
+            source_file=status.source.file_name if status.source else None,
+            columns=[ColumnSchema.of(c) for c in loaded.columns] if loaded else None,
+            row_count=loaded.row_count if loaded else None,
+            date_column=loaded.date_column if loaded else None,
+            user_column=loaded.user_column if loaded else None,
+            min_date=loaded.min_date.isoformat() if loaded and loaded.min_date else None,
+            max_date=loaded.max_date.isoformat() if loaded and loaded.max_date else None,
+            loaded_at=loaded.loaded_at if loaded else None,
+            version=loaded.version if loaded else None,
+            error=status.error.message if status.error else None,
+        )
+
+
+class TablesResponse(Struct, frozen=True):
+    tables: list[TableResponse]
+
+
+class HealthResponse(Struct, frozen=True):
+    status: str
+
+
+class ProblemDetails(Struct, frozen=True, omit_defaults=True):
+    """An RFC 9457 problem; extension members name what was wrong."""
+
+    title: str
+    status: int
+    detail: str
+    type: str = "about:blank"
+    instance: str | None = None
+    parameter: str | None = None
+    known_tables: list[str] | None = None
+    file: str | None = None
+    line: int | None = None
+    column: str | None = None
+
+
+def encode_decimal(value: Any) -> msgspec.Raw:
+    """Decimals go out as exact JSON numbers, with every digit they have."""
+    return msgspec.Raw(format(value, "f").encode())
