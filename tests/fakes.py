@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
 
-from domain.errors import MalformedSource
+from domain.errors import MalformedSource, TableChanged
 from domain.model import (
     Column,
     Fingerprint,
@@ -115,9 +115,14 @@ class InMemoryLogReader(LogReader):
     def __init__(self) -> None:
         self.rows: dict[TableName, list[Row]] = {}
         self.queries: list[LogQuery] = []
+        self.changing = 0
+        """How many next reads find the table reloaded under them."""
 
     async def read(self, table: TableInfo, query: LogQuery) -> LogPage:
         self.queries.append(query)
+        if self.changing:
+            self.changing -= 1
+            raise TableChanged(str(table.name))
         date, user = table.date_column, table.user_column
         keyed = [(row, position) for position, row in enumerate(self.rows[table.name], 1)]
         if query.from_date is not None and date is not None:

@@ -80,5 +80,15 @@ class MalformedSource(DomainError):
         self.reason = reason
 
 
+class TableChanged(Conflict):
+    """The table was reloaded with other columns between reading its description and its rows."""
+
+    title = "Table changed"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Table {name!r} was reloaded while it was being read; try again.")
+        self.name = name
+
+
 class DatabaseUnavailable(Unavailable):
     title = "Database unavailable"

@@ -4,8 +4,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from psycopg import AsyncConnection
 from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.errors import database_errors
 from domain.model import (
@@ -27,23 +27,28 @@ SELECT_ERRORS = "SELECT name, size_bytes, mtime_ns, message FROM experiments.loa
 
 
 class PostgresTableCatalog(TableCatalog):
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    """Reads the catalog with a connection per call, so a request never holds one while it
+    waits for a load."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
 
     async def get(self, name: TableName) -> TableInfo | None:
-        async with database_errors(), self._conn.cursor(row_factory=dict_row) as cur:
+        async with database_errors(), self._pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
             await cur.execute(SELECT_TABLES + " WHERE name = %s", (str(name),))
             row = await cur.fetchone()
         return table_info(row) if row else None
 
     async def list(self) -> Sequence[TableInfo]:
-        async with database_errors(), self._conn.cursor(row_factory=dict_row) as cur:
+        async with database_errors(), self._pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
             await cur.execute(SELECT_TABLES + " ORDER BY name")
             return [table_info(row) for row in await cur.fetchall()]
 
     async def errors(self) -> dict[TableName, LoadError]:
-        async with database_errors(), self._conn.cursor() as cur:
-            await cur.execute(SELECT_ERRORS)
+        async with database_errors(), self._pool.connection() as conn:
+            cur = await conn.execute(SELECT_ERRORS)
             return {
                 TableName(name): LoadError(
                     message=message, fingerprint=Fingerprint(size=size, mtime_ns=mtime_ns)

@@ -69,13 +69,31 @@ class _Staged:
 
 
 class PostgresTableLoader(TableLoader):
+    """Loads tables; concurrent loads of one table share one connection and one result.
+
+    Within a process, callers asking for a table that is being loaded wait for that load
+    instead of each taking a connection to queue on the advisory lock; across processes,
+    the advisory lock serialises them.
+    """
+
     def __init__(self, pool: AsyncConnectionPool, data_dir: Path) -> None:
         self._pool = pool
         self._data_dir = data_dir.resolve()
+        self._loading: dict[str, asyncio.Task[TableInfo]] = {}
 
     async def load(
         self, source: SourceFile, *, progress: ProgressCallback | None = None
     ) -> TableInfo:
+        name = str(source.table)
+        task = self._loading.get(name)
+        if task is None:
+            task = asyncio.create_task(self._load(source, progress))
+            self._loading[name] = task
+            task.add_done_callback(lambda _: self._loading.pop(name, None))
+        # A caller that goes away must not cancel the load the others wait for.
+        return await asyncio.shield(task)
+
+    async def _load(self, source: SourceFile, progress: ProgressCallback | None) -> TableInfo:
         name = str(source.table)
         failure: MalformedSource | None = None
         async with database_errors(), self._pool.connection() as conn:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from psycopg import AsyncConnection, sql
+from psycopg import errors, sql
+from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.errors import database_errors
 from adapters.postgres.loader import ROW_KEY
 from adapters.postgres.pool import DATA_SCHEMA
+from domain.errors import TableChanged
 from domain.model import LogCursor, LogPage, LogQuery, TableInfo
 from domain.ports.tables import LogReader
 
@@ -12,14 +14,17 @@ from domain.ports.tables import LogReader
 class PostgresLogReader(LogReader):
     """Newest first by (date column, file position); each filter is an index condition."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
 
     async def read(self, table: TableInfo, query: LogQuery) -> LogPage:
         statement, params = logs_query(table, query)
-        async with database_errors(), self._conn.cursor() as cur:
-            await cur.execute(statement, params)
-            records = await cur.fetchall()
+        try:
+            async with database_errors(), self._pool.connection() as conn:
+                cur = await conn.execute(statement, params)
+                records = await cur.fetchall()
+        except (errors.UndefinedTable, errors.UndefinedColumn) as error:
+            raise TableChanged(str(table.name)) from error
         names = [column.name for column in table.columns]
         page = records[: query.limit]
         rows = [dict(zip(names, record[1:], strict=True)) for record in page]

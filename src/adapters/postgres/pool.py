@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.errors import database_errors
@@ -69,13 +65,3 @@ async def ensure_schema(pool: AsyncConnectionPool) -> None:
     async with database_errors(), pool.connection() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (SCHEMA_LOCK,))
         await conn.execute(SCHEMA_DDL)
-
-
-@asynccontextmanager
-async def request_connection(pool: AsyncConnectionPool) -> AsyncIterator[AsyncConnection]:
-    """A connection for one unit of work; whatever it did not commit is rolled back."""
-    async with database_errors(), pool.connection() as conn:
-        try:
-            yield conn
-        finally:
-            await conn.rollback()

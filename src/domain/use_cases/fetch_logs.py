@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from domain.errors import InvalidParameter
+import datetime as dt
+
+from domain.errors import InvalidParameter, TableChanged
 from domain.log_query import check_user_id, decode_cursor, lower_bound, parse_from_date
 from domain.model import LogPage, LogQuery
 from domain.ports.tables import LogReader
@@ -16,7 +18,8 @@ class FetchLogs:
     - `from_date` keeps records dated on or after it; `user_id` keeps one user's records,
       compared as text. Asking for a filter the table has no column for is an error.
     - `cursor`, as returned with a page, continues with the next older records.
-    - The table is loaded from its CSV file first when needed.
+    - The table is loaded from its CSV file first when needed. A read that races with a
+      reload changing the table's columns is retried once.
     """
 
     def __init__(self, load_table: LoadTable, reader: LogReader) -> None:
@@ -33,6 +36,18 @@ class FetchLogs:
     ) -> LogPage:
         since = parse_from_date(from_date) if from_date is not None else None
         user = check_user_id(user_id) if user_id is not None else None
+        try:
+            return await self._read(table_name, since, user, cursor)
+        except TableChanged:
+            return await self._read(table_name, since, user, cursor)
+
+    async def _read(
+        self,
+        table_name: str,
+        since: dt.date | dt.datetime | None,
+        user: str | None,
+        cursor: str | None,
+    ) -> LogPage:
         table = await self._load_table(table_name)
         date_column = table.column(table.date_column)
         if since is not None and date_column is None:

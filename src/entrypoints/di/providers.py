@@ -13,14 +13,13 @@ from dishka import (
     provide,
     provide_all,
 )
-from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.csv_files import FileSystemTableSources
 from adapters.postgres.catalog import PostgresTableCatalog
 from adapters.postgres.loader import PostgresTableLoader
 from adapters.postgres.log_reader import PostgresLogReader
-from adapters.postgres.pool import create_pool, ensure_schema, request_connection
+from adapters.postgres.pool import create_pool, ensure_schema
 from adapters.postgres.probe import PostgresDatabaseProbe
 from domain.ports.tables import DatabaseProbe, LogReader, TableCatalog, TableLoader, TableSources
 from domain.use_cases.check_health import CheckHealth
@@ -49,11 +48,6 @@ class PostgresProvider(Provider):
         finally:
             await pool.close()
 
-    @provide(scope=Scope.REQUEST)
-    async def connection(self, pool: AsyncConnectionPool) -> AsyncIterator[AsyncConnection]:
-        async with request_connection(pool) as conn:
-            yield conn
-
     @provide(scope=Scope.APP)
     def loader(self, pool: AsyncConnectionPool, settings: Settings) -> TableLoader:
         return PostgresTableLoader(pool, settings.data_dir)
@@ -62,8 +56,8 @@ class PostgresProvider(Provider):
     def probe(self, pool: AsyncConnectionPool) -> DatabaseProbe:
         return PostgresDatabaseProbe(pool)
 
-    catalog = provide(PostgresTableCatalog, provides=TableCatalog, scope=Scope.REQUEST)
-    log_reader = provide(PostgresLogReader, provides=LogReader, scope=Scope.REQUEST)
+    catalog = provide(PostgresTableCatalog, provides=TableCatalog, scope=Scope.APP)
+    log_reader = provide(PostgresLogReader, provides=LogReader, scope=Scope.APP)
 
 
 class FilesProvider(Provider):

@@ -27,16 +27,12 @@ AWKWARD = (
 
 async def load(pool: AsyncConnectionPool, data_dir: Path, name: str) -> TableInfo:
     sources = FileSystemTableSources(data_dir)
-    async with pool.connection() as conn:
-        use_case = LoadTable(
-            sources, PostgresTableCatalog(conn), PostgresTableLoader(pool, data_dir)
-        )
-        return await use_case(name)
+    use_case = LoadTable(sources, PostgresTableCatalog(pool), PostgresTableLoader(pool, data_dir))
+    return await use_case(name)
 
 
 async def read(pool: AsyncConnectionPool, table: TableInfo, **query: object) -> list[dict]:
-    async with pool.connection() as conn:
-        page = await PostgresLogReader(conn).read(table, LogQuery(**query))  # type: ignore[arg-type]
+    page = await PostgresLogReader(pool).read(table, LogQuery(**query))  # type: ignore[arg-type]
     return [dict(row) for row in page.rows]
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import datetime as dt
 import random
 from collections import Counter
@@ -9,6 +10,9 @@ from pathlib import Path
 
 import pytest
 from litestar.testing import AsyncTestClient
+
+from entrypoints.http.app import create_app
+from entrypoints.settings import Settings
 
 SALES_TYPES = {"sale_id": int, "count_pizza": int, "count_drink": int, "user_id": str}
 
@@ -258,14 +262,18 @@ async def test_tables_lists_every_table_with_its_state(
     assert tables["df_sales_detail"]["columns"] is None
 
 
-async def test_concurrent_first_requests_all_succeed(client: AsyncTestClient) -> None:
-    responses = await asyncio.gather(
-        *(client.get("/logs", params={"table_name": "df_sales_detail"}) for _ in range(20))
-    )
+async def test_fifty_concurrent_first_requests_succeed_on_a_small_pool(
+    settings: Settings,
+) -> None:
+    small_pool = dataclasses.replace(settings, database_pool_size=3)
+    async with AsyncTestClient(app=create_app(small_pool)) as client:
+        responses = await asyncio.gather(
+            *(client.get("/logs", params={"table_name": "df_sales_detail"}) for _ in range(50))
+        )
+        tables = {t["name"]: t for t in (await client.get("/tables")).json()["tables"]}
 
     assert {r.status_code for r in responses} == {200}
     assert len({r.text for r in responses}) == 1
-    tables = {t["name"]: t for t in (await client.get("/tables")).json()["tables"]}
     assert tables["df_sales_detail"]["version"] == 1
 
 
@@ -277,9 +285,6 @@ async def test_health_is_ok_when_postgres_answers(client: AsyncTestClient) -> No
 
 
 async def test_health_is_503_when_postgres_does_not_answer(seeded_data_dir: Path) -> None:
-    from entrypoints.http.app import create_app
-    from entrypoints.settings import Settings
-
     settings = Settings(
         database_url="postgresql://postgres@127.0.0.1:1/none",
         data_dir=seeded_data_dir,

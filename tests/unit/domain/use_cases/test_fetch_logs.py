@@ -125,3 +125,14 @@ async def test_reads_a_table_without_dates_in_reverse_file_order(fetch_logs: Fet
 
     assert [row["x"] for row in page.rows[:2]] == ["149", "148"]
     assert page.next_cursor is not None
+
+
+async def test_retries_once_when_the_table_is_reloaded_during_the_read(
+    fetch_logs: FetchLogs, reader: InMemoryLogReader
+) -> None:
+    reader.changing = 1
+
+    page = await fetch_logs("df_sales")
+
+    assert len(page.rows) == 100
+    assert reader.changing == 0
