@@ -92,3 +92,31 @@ class TableChanged(Conflict):
 
 class DatabaseUnavailable(Unavailable):
     title = "Database unavailable"
+
+
+class Overloaded(DomainError):
+    """Too much work is already waiting; come back later."""
+
+    title = "Too many jobs"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class JobNotFound(NotFound):
+    title = "Job not found"
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"There is no job {job_id}.")
+
+
+class JobAlreadyFinished(Conflict):
+    title = "Job already finished"
+
+    def __init__(self, job_id: str, status: str) -> None:
+        super().__init__(f"Job {job_id} has already finished ({status}); it cannot be cancelled.")
+
+
+class QueueUnavailable(Unavailable):
+    title = "Task queue unavailable"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from functools import partial
 from pathlib import Path
@@ -56,6 +57,19 @@ def api(host: str, port: int, workers: int) -> None:
         workers=workers,
         proxy_headers=True,
     )
+
+
+@main.command()
+@click.option("--concurrency", type=click.IntRange(1), help="Processes [default: CPU count].")
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker(concurrency: int | None, loglevel: str) -> None:
+    """Run a Celery worker that computes metric jobs."""
+    from entrypoints.worker.app import run_worker
+
+    settings = Settings.from_env()
+    if concurrency is not None:
+        settings = dataclasses.replace(settings, worker_concurrency=concurrency)
+    run_worker(settings, loglevel=loglevel)
 
 
 @main.command()

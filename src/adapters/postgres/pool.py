@@ -28,6 +28,25 @@ CREATE TABLE IF NOT EXISTS experiments.tables (
     loaded_at    timestamptz NOT NULL DEFAULT now(),
     version      integer NOT NULL DEFAULT 1
 );
+CREATE TABLE IF NOT EXISTS experiments.jobs (
+    id               uuid PRIMARY KEY,
+    metric           text NOT NULL,
+    status           text NOT NULL DEFAULT 'queued'
+                     CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+    progress         real NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 1),
+    result           numeric,
+    error            text,
+    attempts         integer NOT NULL DEFAULT 0,
+    cancel_requested boolean NOT NULL DEFAULT false,
+    idempotency_key  text UNIQUE,
+    worker           text,
+    created_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    started_at       timestamptz,
+    finished_at      timestamptz
+);
+CREATE INDEX IF NOT EXISTS jobs_newest_first ON experiments.jobs (created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS jobs_active ON experiments.jobs (status)
+    WHERE status IN ('queued', 'running');
 CREATE TABLE IF NOT EXISTS experiments.load_errors (
     name         text PRIMARY KEY,
     source_file  text NOT NULL,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator
 
+from celery import Celery
 from dishka import (
     AsyncContainer,
     Provider,
@@ -15,17 +18,26 @@ from dishka import (
 )
 from psycopg_pool import AsyncConnectionPool
 
+from adapters.celery.app import QueueConfig, create_celery
+from adapters.celery.task_queue import CeleryTaskQueue
 from adapters.csv_files import FileSystemTableSources
 from adapters.postgres.catalog import PostgresTableCatalog
+from adapters.postgres.job_repository import PostgresJobRepository
 from adapters.postgres.loader import PostgresTableLoader
 from adapters.postgres.log_reader import PostgresLogReader
 from adapters.postgres.pool import create_pool, ensure_schema
 from adapters.postgres.probe import PostgresDatabaseProbe
+from domain.ports.jobs import JobRepository, TaskQueue
 from domain.ports.tables import DatabaseProbe, LogReader, TableCatalog, TableLoader, TableSources
+from domain.use_cases.cancel_job import CancelJob
 from domain.use_cases.check_health import CheckHealth
 from domain.use_cases.fetch_logs import FetchLogs
+from domain.use_cases.get_job_result import GetJobResult
+from domain.use_cases.launch_metric import LaunchLimits, LaunchMetric
+from domain.use_cases.list_jobs import ListJobs
 from domain.use_cases.list_tables import ListTables
 from domain.use_cases.load_table import LoadTable
+from domain.use_cases.run_metric import RunLimits, RunMetric
 from entrypoints.settings import Settings
 
 
@@ -66,13 +78,63 @@ class FilesProvider(Provider):
         return FileSystemTableSources(settings.data_dir)
 
 
+class JobsProvider(Provider):
+    jobs = provide(PostgresJobRepository, provides=JobRepository, scope=Scope.APP)
+
+    @provide(scope=Scope.APP)
+    def celery(self, settings: Settings) -> Celery:
+        return create_celery(
+            QueueConfig(
+                broker_url=settings.redis_url,
+                queue=settings.queue_name,
+                time_limit=settings.job_time_limit,
+            )
+        )
+
+    @provide(scope=Scope.APP)
+    def task_queue(self, app: Celery) -> TaskQueue:
+        return CeleryTaskQueue(app)
+
+    @provide(scope=Scope.APP)
+    def launch_limits(self, settings: Settings) -> LaunchLimits:
+        return LaunchLimits(max_active_jobs=settings.max_active_jobs)
+
+    @provide(scope=Scope.APP)
+    def run_limits(self, settings: Settings) -> RunLimits:
+        return RunLimits(
+            iterations=settings.metric_iterations,
+            max_attempts=settings.job_max_attempts,
+            time_limit=settings.job_time_limit,
+        )
+
+    @provide(scope=Scope.REQUEST)
+    def run_metric(self, jobs: JobRepository, limits: RunLimits) -> RunMetric:
+        # Names the process, so an operator (or a fault test) can find a job's worker.
+        return RunMetric(jobs, limits, worker=f"{socket.gethostname()}:{os.getpid()}")
+
+
 class UseCasesProvider(Provider):
     scope = Scope.REQUEST
-    use_cases = provide_all(LoadTable, FetchLogs, ListTables, CheckHealth)
+    use_cases = provide_all(
+        LoadTable,
+        FetchLogs,
+        ListTables,
+        CheckHealth,
+        LaunchMetric,
+        GetJobResult,
+        ListJobs,
+        CancelJob,
+    )
 
 
 def get_providers() -> list[Provider]:
-    return [SettingsProvider(), PostgresProvider(), FilesProvider(), UseCasesProvider()]
+    return [
+        SettingsProvider(),
+        PostgresProvider(),
+        FilesProvider(),
+        JobsProvider(),
+        UseCasesProvider(),
+    ]
 
 
 def make_container(settings: Settings, *extra: Provider) -> AsyncContainer:

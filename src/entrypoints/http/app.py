@@ -14,6 +14,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from entrypoints.di.providers import make_container
 from entrypoints.http.controllers.health import HealthController
+from entrypoints.http.controllers.jobs import JobsController, LaunchController
 from entrypoints.http.controllers.logs import LogsController
 from entrypoints.http.controllers.tables import TablesController
 from entrypoints.http.errors import EXCEPTION_HANDLERS
@@ -43,7 +44,14 @@ def create_app(
             await container.close()
 
     api = DishkaRouter(
-        path="/", route_handlers=[LogsController, TablesController, HealthController]
+        path="/",
+        route_handlers=[
+            LogsController,
+            TablesController,
+            LaunchController,
+            JobsController,
+            HealthController,
+        ],
     )
     app = Litestar(
         route_handlers=[api],

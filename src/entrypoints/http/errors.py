@@ -16,6 +16,7 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
@@ -27,6 +28,7 @@ from domain.errors import (
     InvalidInput,
     MalformedSource,
     NotFound,
+    Overloaded,
     TableNotFound,
     Unavailable,
 )
@@ -41,6 +43,7 @@ STATUS_OF: Mapping[type[DomainError], int] = {
     NotFound: HTTP_404_NOT_FOUND,
     Conflict: HTTP_409_CONFLICT,
     MalformedSource: HTTP_422_UNPROCESSABLE_ENTITY,
+    Overloaded: HTTP_429_TOO_MANY_REQUESTS,
     Unavailable: HTTP_503_SERVICE_UNAVAILABLE,
 }
 
@@ -53,7 +56,11 @@ def status_of(error: DomainError) -> int:
 
 
 def problem(request: Request[Any, Any, Any], body: ProblemDetails) -> Response[ProblemDetails]:
-    headers = {"Retry-After": "5"} if body.status == HTTP_503_SERVICE_UNAVAILABLE else None
+    headers = None
+    if body.retry_after is not None:
+        headers = {"Retry-After": str(body.retry_after)}
+    elif body.status == HTTP_503_SERVICE_UNAVAILABLE:
+        headers = {"Retry-After": "5"}
     return Response(
         content=msgspec.structs.replace(body, instance=request.url.path),
         status_code=body.status,
@@ -68,6 +75,8 @@ def domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respons
         body = msgspec.structs.replace(body, parameter=error.parameter)
     if isinstance(error, TableNotFound):
         body = msgspec.structs.replace(body, known_tables=list(error.known))
+    if isinstance(error, Overloaded):
+        body = msgspec.structs.replace(body, retry_after=error.retry_after)
     if isinstance(error, MalformedSource):
         body = msgspec.structs.replace(
             body, file=error.file_name, line=error.line, column=error.column
@@ -133,7 +142,14 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         HTTP_422_UNPROCESSABLE_ENTITY: (
             "The table's CSV file cannot be loaded; `file`, `line` and `column` say where"
         ),
-        HTTP_503_SERVICE_UNAVAILABLE: "A backing service (PostgreSQL, Redis) is unavailable",
+        HTTP_429_TOO_MANY_REQUESTS: (
+            "Too many jobs are queued or running; nothing was created. Retry after "
+            "`Retry-After` seconds"
+        ),
+        HTTP_503_SERVICE_UNAVAILABLE: (
+            "A backing service (PostgreSQL, the Redis broker) is unavailable; retry after "
+            "`Retry-After` seconds"
+        ),
     }
     return {
         status: ResponseSpec(

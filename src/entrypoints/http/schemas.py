@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta, Struct
 
+from domain.job import Job, JobsPage, JobStatus
 from domain.log_query import encode_cursor
 from domain.model import Column, LoadState, LogPage, TableStatus
 
@@ -110,6 +112,70 @@ class TablesResponse(Struct, frozen=True):
     tables: list[TableResponse]
 
 
+class LaunchResponse(Struct, frozen=True):
+    job_id: uuid.UUID
+    status: JobStatus
+
+
+class JobResponse(Struct, frozen=True):
+    job_id: uuid.UUID
+    metric: str
+    status: Annotated[
+        JobStatus,
+        Meta(
+            description="queued -> running -> succeeded | failed | cancelled; a running job "
+            "whose worker was lost goes back to running on redelivery"
+        ),
+    ]
+    progress: Annotated[float, Meta(ge=0, le=1, description="Fraction done, updated every 2%")]
+    result: Annotated[
+        str | None,
+        Meta(
+            description="The exact result as a decimal string (it exceeds 2^53 and int64); "
+            "null until the job succeeded",
+            examples=["166666091666880000000"],
+        ),
+    ]
+    error: Annotated[str | None, Meta(description="Why the job failed")]
+    attempts: Annotated[int, Meta(description="Deliveries to a worker so far")]
+    cancel_requested: bool
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    worker: Annotated[str | None, Meta(description="host:pid of the worker running it")]
+
+    @classmethod
+    def of(cls, job: Job) -> JobResponse:
+        return cls(
+            job_id=job.id,
+            metric=job.metric,
+            status=job.status,
+            progress=job.progress,
+            result=str(job.result) if job.result is not None else None,
+            error=job.error,
+            attempts=job.attempts,
+            cancel_requested=job.cancel_requested,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            worker=job.worker,
+        )
+
+
+class JobsResponse(Struct, frozen=True):
+    jobs: list[JobResponse]
+    next_cursor: Annotated[
+        str | None, Meta(description="Pass as `cursor` for older jobs; null on the last page")
+    ]
+
+    @classmethod
+    def of(cls, page: JobsPage) -> JobsResponse:
+        return cls(
+            jobs=[JobResponse.of(job) for job in page.jobs],
+            next_cursor=str(page.next_cursor) if page.next_cursor else None,
+        )
+
+
 class HealthResponse(Struct, frozen=True):
     status: str
 
@@ -127,6 +193,7 @@ class ProblemDetails(Struct, frozen=True, omit_defaults=True):
     file: str | None = None
     line: int | None = None
     column: str | None = None
+    retry_after: int | None = None
 
 
 def encode_decimal(value: Any) -> msgspec.Raw:

@@ -1,0 +1,49 @@
+"""The Celery application: Redis as broker only, tuned so that no job is lost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from celery import Celery
+
+RUN_METRIC_TASK = "experiments.run_metric"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueConfig:
+    broker_url: str
+    queue: str = "experiments"
+    time_limit: float = 600.0
+    """The worker's own deadline for a run; Celery kills a child that overruns it by a minute."""
+    publish_timeout: float = 2.0
+
+
+def create_celery(config: QueueConfig) -> Celery:
+    app = Celery("experiments", broker=config.broker_url, set_as_current=False)
+    hard_limit = config.time_limit + 60
+    app.conf.update(
+        task_default_queue=config.queue,
+        task_serializer="json",
+        accept_content=["json"],
+        # Postgres is the job store: nothing is written to or read from a result backend.
+        task_ignore_result=True,
+        result_backend=None,
+        # A message is acknowledged only after its task ran, and given back when the child
+        # running it dies, so a killed worker loses nothing.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=hard_limit,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        # Redis re-delivers a message not acknowledged within this time; it must exceed the
+        # longest run, or a job still running would be started twice.
+        broker_transport_options={
+            "visibility_timeout": int(hard_limit * 2),
+            "socket_connect_timeout": config.publish_timeout,
+            "socket_timeout": config.publish_timeout,
+        },
+        broker_connection_timeout=config.publish_timeout,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+    return app

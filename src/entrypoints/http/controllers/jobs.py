@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from dishka.integrations.litestar import FromDishka
+from litestar import Controller, Response, get, post
+from litestar.datastructures import ResponseHeader
+from litestar.openapi.spec import Example
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
+
+from domain.use_cases.cancel_job import CancelJob
+from domain.use_cases.get_job_result import GetJobResult
+from domain.use_cases.launch_metric import LaunchMetric
+from domain.use_cases.list_jobs import ListJobs
+from entrypoints.http.errors import problem_responses
+from entrypoints.http.schemas import JobResponse, JobsResponse, LaunchResponse
+
+JOB_ID = Parameter(
+    description="The id `POST /launch` returned",
+    examples=[Example(value="3b241101-e2bb-4255-8caf-4136c566a962")],
+)
+
+
+class LaunchController(Controller):
+    tags = ["jobs"]
+
+    @post(
+        "/launch",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Launch calculate_metric",
+        description=LaunchMetric.__doc__,
+        responses=problem_responses(400, 429, 503),
+        response_headers=[
+            ResponseHeader(
+                name="Location",
+                description="Where the job's result will be: `/jobs/{job_id}`",
+                documentation_only=True,
+            )
+        ],
+    )
+    async def launch(
+        self,
+        launch_metric: FromDishka[LaunchMetric],
+        idempotency_key: Annotated[
+            str | None,
+            Parameter(
+                header="Idempotency-Key",
+                description="A key of your choosing: launching again with it returns the same job",
+            ),
+        ] = None,
+    ) -> Response[LaunchResponse]:
+        job = await launch_metric(idempotency_key=idempotency_key)
+        return Response(
+            LaunchResponse(job_id=job.id, status=job.status),
+            status_code=HTTP_202_ACCEPTED,
+            headers={"Location": f"/jobs/{job.id}"},
+        )
+
+    @get(
+        "/get_result",
+        summary="A job's status and result",
+        description=GetJobResult.__doc__,
+        responses=problem_responses(400, 404, 503),
+    )
+    async def get_result(
+        self,
+        get_job_result: FromDishka[GetJobResult],
+        job_id: Annotated[str, JOB_ID],
+    ) -> JobResponse:
+        return JobResponse.of(await get_job_result(job_id))
+
+
+class JobsController(Controller):
+    path = "/jobs"
+    tags = ["jobs"]
+
+    @get(
+        summary="Recent jobs, newest first",
+        description=ListJobs.__doc__,
+        responses=problem_responses(400, 503),
+    )
+    async def list_jobs(
+        self,
+        list_jobs: FromDishka[ListJobs],
+        limit: Annotated[int, Parameter(ge=1, le=100, description="Jobs per page")] = 20,
+        cursor: Annotated[
+            str | None, Parameter(description="`next_cursor` of the previous page")
+        ] = None,
+    ) -> JobsResponse:
+        return JobsResponse.of(await list_jobs(limit=limit, cursor=cursor))
+
+    @get(
+        "/{job_id:str}",
+        summary="A job's status and result",
+        description=GetJobResult.__doc__,
+        responses=problem_responses(400, 404, 503),
+    )
+    async def get_job(
+        self, get_job_result: FromDishka[GetJobResult], job_id: Annotated[str, JOB_ID]
+    ) -> JobResponse:
+        return JobResponse.of(await get_job_result(job_id))
+
+    @post(
+        "/{job_id:str}/cancel",
+        status_code=HTTP_200_OK,
+        summary="Cancel a job",
+        description=CancelJob.__doc__,
+        responses=problem_responses(400, 404, 409, 503),
+    )
+    async def cancel(
+        self, cancel_job: FromDishka[CancelJob], job_id: Annotated[str, JOB_ID]
+    ) -> JobResponse:
+        return JobResponse.of(await cancel_job(job_id))

@@ -1,0 +1,92 @@
+"""The Celery worker.
+
+dishka's Celery integration is synchronous while the use cases are async: each worker process
+keeps one event loop and one dishka container, made after the fork and closed at its exit,
+and a task runs its use case on that loop (docs/adr/0001-async-use-cases-in-celery.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init, worker_process_shutdown
+from dishka import AsyncContainer
+
+from adapters.celery.app import RUN_METRIC_TASK, QueueConfig, create_celery
+from domain.use_cases.run_metric import RunMetric
+from entrypoints.di.providers import make_container
+from entrypoints.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class _ProcessRuntime:
+    """The event loop and container of one worker process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.container: AsyncContainer = make_container(settings)
+
+    def run_metric(self, job_id: str) -> None:
+        self.loop.run_until_complete(self._run_metric(job_id))
+
+    async def _run_metric(self, job_id: str) -> None:
+        async with self.container() as request:
+            run_metric = await request.get(RunMetric)
+            job = await run_metric(job_id)
+        log.info("Job %s: %s", job_id, job.status if job else "unknown")
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.container.close())
+        self.loop.close()
+
+
+def create_worker_app(settings: Settings) -> Celery:
+    app = create_celery(
+        QueueConfig(
+            broker_url=settings.redis_url,
+            queue=settings.queue_name,
+            time_limit=settings.job_time_limit,
+        )
+    )
+    runtime: _ProcessRuntime | None = None
+
+    def process_runtime() -> _ProcessRuntime:
+        nonlocal runtime
+        if runtime is None:
+            runtime = _ProcessRuntime(settings)
+        return runtime
+
+    @worker_process_init.connect(weak=False)
+    def start_process(**_: Any) -> None:
+        process_runtime()
+
+    @worker_process_shutdown.connect(weak=False)
+    def stop_process(**_: Any) -> None:
+        if runtime is not None:
+            runtime.close()
+
+    @app.task(name=RUN_METRIC_TASK)
+    def run_metric(job_id: str) -> None:
+        process_runtime().run_metric(job_id)
+
+    return app
+
+
+def run_worker(settings: Settings, *, loglevel: str = "INFO") -> None:
+    app = create_worker_app(settings)
+    app.worker_main(
+        [
+            "worker",
+            f"--loglevel={loglevel}",
+            "--pool=prefork",
+            f"--concurrency={settings.worker_concurrency}",
+            f"--queues={settings.queue_name}",
+            "--hostname=experiments-%i@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
