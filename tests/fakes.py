@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
 
-from domain.errors import MalformedSource, TableChanged
+from domain.errors import MalformedSource, Overloaded, QueueUnavailable, TableChanged
+from domain.job import ACTIVE_STATUSES, Job, JobId, JobsPage, JobStatus, NewJob
 from domain.model import (
     Column,
     Fingerprint,
@@ -19,6 +20,7 @@ from domain.model import (
     TableInfo,
     TableName,
 )
+from domain.ports.jobs import JobRepository, TaskQueue
 from domain.ports.tables import (
     DatabaseProbe,
     LogReader,
@@ -129,7 +131,7 @@ class InMemoryLogReader(LogReader):
             keyed = [
                 (row, n)
                 for row, n in keyed
-                if row[date] is not None and row[date] >= query.from_date
+                if row[date] is not None and row[date] >= query.from_date  # type: ignore[operator]
             ]
         if query.user_id is not None and user is not None:
             keyed = [(row, n) for row, n in keyed if str(row[user]) == query.user_id]
@@ -157,3 +159,174 @@ class InMemoryDatabaseProbe(DatabaseProbe):
 
     async def ping(self) -> bool:
         return self.up
+
+
+class InMemoryJobRepository(JobRepository):
+    """The job store in a dict, with the same guarded transitions as PostgresJobRepository.
+
+    Its clock starts at EPOCH and moves on by `tick` at every reading, so jobs added one after
+    the other are ordered by `created_at`; a zero `tick` leaves the id to break ties.
+    """
+
+    def __init__(self, *, tick: dt.timedelta = dt.timedelta(milliseconds=1)) -> None:
+        self.jobs: dict[JobId, Job] = {}
+        self.now = EPOCH
+        self.tick = tick
+
+    def _clock(self) -> dt.datetime:
+        self.now += self.tick
+        return self.now
+
+    async def add(self, job: NewJob, *, max_active: int) -> tuple[Job, bool]:
+        if job.idempotency_key is not None:
+            for existing in self.jobs.values():
+                if existing.idempotency_key == job.idempotency_key:
+                    return existing, False
+        active = sum(existing.status in ACTIVE_STATUSES for existing in self.jobs.values())
+        if active >= max_active:
+            raise Overloaded(
+                f"{active} jobs are queued or running, the most allowed; try again later.",
+                retry_after=10,
+            )
+        if job.id in self.jobs:
+            raise ValueError(f"duplicate job id {job.id}")
+        added = Job(
+            id=job.id,
+            metric=job.metric,
+            status=JobStatus.QUEUED,
+            progress=0.0,
+            result=None,
+            error=None,
+            attempts=0,
+            cancel_requested=False,
+            idempotency_key=job.idempotency_key,
+            worker=None,
+            created_at=self._clock(),
+            started_at=None,
+            finished_at=None,
+        )
+        self.jobs[job.id] = added
+        return added, True
+
+    async def get(self, job_id: JobId) -> Job | None:
+        return self.jobs.get(job_id)
+
+    async def list(self, *, limit: int, before: JobId | None = None) -> JobsPage:
+        def key(job: Job) -> tuple[dt.datetime, JobId]:
+            return job.created_at, job.id
+
+        newest_first = sorted(self.jobs.values(), key=key, reverse=True)
+        if before is not None:
+            # As in SQL, an unknown cursor matches nothing rather than starting over.
+            anchor = self.jobs.get(before)
+            newest_first = [job for job in newest_first if key(job) < key(anchor)] if anchor else []
+        jobs = newest_first[:limit]
+        return JobsPage(jobs=jobs, next_cursor=jobs[-1].id if len(newest_first) > limit else None)
+
+    async def start(self, job_id: JobId, *, worker: str, max_attempts: int) -> Job | None:
+        job = self.jobs.get(job_id)
+        if job is None or job.status not in ACTIVE_STATUSES:
+            return job
+        now = self._clock()
+        if job.cancel_requested:
+            started = replace(
+                job, status=JobStatus.CANCELLED, error=None, finished_at=now, progress=0.0
+            )
+        elif job.attempts + 1 > max_attempts:
+            error = (
+                f"Gave up after {job.attempts} attempts: the worker running it was lost each time."
+            )
+            started = replace(
+                job, status=JobStatus.FAILED, error=error, finished_at=now, progress=0.0
+            )
+        else:
+            started = replace(
+                job,
+                status=JobStatus.RUNNING,
+                attempts=job.attempts + 1,
+                error=None,
+                started_at=now,
+                finished_at=None,
+                progress=0.0,
+            )
+        self.jobs[job_id] = started = replace(started, worker=worker)
+        return started
+
+    async def report_progress(self, job_id: JobId, attempt: int, progress: float) -> bool:
+        job = self._current(job_id, attempt)
+        if job is None:
+            return False
+        if not 0 <= progress <= 1:
+            raise ValueError(f"progress {progress} is outside 0..1")
+        self.jobs[job_id] = replace(job, progress=progress)
+        return not job.cancel_requested
+
+    async def finish(
+        self,
+        job_id: JobId,
+        attempt: int,
+        *,
+        result: int | None = None,
+        error: str | None = None,
+        cancelled: bool = False,
+    ) -> Job | None:
+        job = self._current(job_id, attempt)
+        if job is None:
+            return None
+        status = (
+            JobStatus.CANCELLED
+            if cancelled
+            else JobStatus.FAILED
+            if error is not None
+            else JobStatus.SUCCEEDED
+        )
+        finished = replace(
+            job,
+            status=status,
+            result=result,
+            error=error,
+            progress=1.0 if status is JobStatus.SUCCEEDED else job.progress,
+            finished_at=self._clock(),
+        )
+        self.jobs[job_id] = finished
+        return finished
+
+    async def fail_queued(self, job_id: JobId, error: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is not None and job.status is JobStatus.QUEUED:
+            self.jobs[job_id] = replace(
+                job, status=JobStatus.FAILED, error=error, finished_at=self._clock()
+            )
+
+    async def cancel(self, job_id: JobId) -> Job | None:
+        job = self.jobs.get(job_id)
+        if job is None:
+            return None
+        if job.status is JobStatus.QUEUED:
+            job = replace(
+                job, status=JobStatus.CANCELLED, cancel_requested=True, finished_at=self._clock()
+            )
+        elif job.status is JobStatus.RUNNING:
+            job = replace(job, cancel_requested=True)
+        self.jobs[job_id] = job
+        return job
+
+    def _current(self, job_id: JobId, attempt: int) -> Job | None:
+        """The job when `attempt` is its running attempt: the fence of progress and finish."""
+        job = self.jobs.get(job_id)
+        if job is None or job.attempts != attempt or job.status is not JobStatus.RUNNING:
+            return None
+        return job
+
+
+class InMemoryTaskQueue(TaskQueue):
+    """Records the ids it was given; set `down` to have it refuse them like a lost broker."""
+
+    def __init__(self) -> None:
+        self.enqueued: list[JobId] = []
+        self.down = False
+
+    async def enqueue(self, job_id: JobId) -> None:
+        if self.down:
+            raise QueueUnavailable("the broker is unreachable (down on purpose)")
+        self.enqueued.append(job_id)

@@ -1,7 +1,8 @@
 """Real services for integration tests.
 
 PostgreSQL comes from TEST_POSTGRES_URL when it is set (each run creates and drops a database
-of its own there), else from a testcontainers container.
+of its own there), else from a testcontainers container; Redis likewise from TEST_REDIS_URL
+(each test uses a queue of its own), else from a container.
 """
 
 from __future__ import annotations
@@ -40,6 +41,24 @@ def postgres_url() -> Iterator[str]:
                     psycopg.sql.Identifier(name)
                 )
             )
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    server = os.environ.get("TEST_REDIS_URL")
+    if server:
+        yield server
+        return
+    from testcontainers.redis import RedisContainer
+
+    with RedisContainer("redis:7-alpine") as container:
+        host = container.get_container_host_ip()
+        yield f"redis://{host}:{container.get_exposed_port(6379)}/0"
+
+
+@pytest.fixture
+def queue_name() -> str:
+    return f"experiments-test-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture

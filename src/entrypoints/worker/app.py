@@ -16,6 +16,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from dishka import AsyncContainer
 
 from adapters.celery.app import RUN_METRIC_TASK, QueueConfig, create_celery
+from domain.errors import Unavailable
 from domain.use_cases.run_metric import RunMetric
 from entrypoints.di.providers import make_container
 from entrypoints.settings import Settings
@@ -69,7 +70,15 @@ def create_worker_app(settings: Settings) -> Celery:
         if runtime is not None:
             runtime.close()
 
-    @app.task(name=RUN_METRIC_TASK)
+    # The job store being unreachable is not the job's fault: try again later rather than
+    # acknowledge a message whose job could not even be marked.
+    @app.task(
+        name=RUN_METRIC_TASK,
+        autoretry_for=(Unavailable,),
+        retry_backoff=True,
+        retry_backoff_max=300,
+        max_retries=20,
+    )
     def run_metric(job_id: str) -> None:
         process_runtime().run_metric(job_id)
 

@@ -6,7 +6,7 @@ from dishka.integrations.litestar import FromDishka
 from litestar import Controller, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.spec import Example
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from domain.use_cases.cancel_job import CancelJob
@@ -44,8 +44,8 @@ class LaunchController(Controller):
         launch_metric: FromDishka[LaunchMetric],
         idempotency_key: Annotated[
             str | None,
-            Parameter(
-                header="Idempotency-Key",
+            HeaderParameter(
+                name="Idempotency-Key",
                 description="A key of your choosing: launching again with it returns the same job",
             ),
         ] = None,

@@ -1,0 +1,150 @@
+"""The same assertions over the in-memory fake and the PostgreSQL job store, so they agree."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from adapters.postgres.job_repository import PostgresJobRepository
+from domain.errors import Overloaded
+from domain.job import JobStatus, NewJob, new_job_id
+from domain.ports.jobs import JobRepository
+from tests.fakes import InMemoryJobRepository
+
+
+@pytest.fixture(params=["in_memory", "postgres"])
+def jobs(request: pytest.FixtureRequest, pool: AsyncConnectionPool) -> JobRepository:
+    if request.param == "in_memory":
+        return InMemoryJobRepository()
+    return PostgresJobRepository(pool)
+
+
+def new(key: str | None = None) -> NewJob:
+    return NewJob(id=new_job_id(), metric="calculate_metric", idempotency_key=key)
+
+
+async def test_a_new_job_is_queued(jobs: JobRepository) -> None:
+    job, created = await jobs.add(new(), max_active=10)
+
+    assert created
+    assert (job.status, job.progress, job.attempts, job.result) == (JobStatus.QUEUED, 0, 0, None)
+    assert await jobs.get(job.id) == job
+
+
+async def test_an_idempotency_key_returns_the_first_job(jobs: JobRepository) -> None:
+    first, _ = await jobs.add(new("k"), max_active=10)
+
+    again, created = await jobs.add(new("k"), max_active=10)
+
+    assert not created
+    assert again.id == first.id
+
+
+async def test_adding_past_max_active_raises_and_adds_nothing(jobs: JobRepository) -> None:
+    await jobs.add(new(), max_active=1)
+
+    with pytest.raises(Overloaded):
+        await jobs.add(new(), max_active=1)
+
+    assert len((await jobs.list(limit=10)).jobs) == 1
+
+
+async def test_start_progress_finish_in_order(jobs: JobRepository) -> None:
+    job, _ = await jobs.add(new(), max_active=10)
+
+    started = await jobs.start(job.id, worker="w:1", max_attempts=3)
+    keep_going = await jobs.report_progress(job.id, 1, 0.5)
+    done = await jobs.finish(job.id, 1, result=2**70 + 1)
+
+    assert started is not None
+    assert started.status is JobStatus.RUNNING
+    assert (started.attempts, started.worker) == (1, "w:1")
+    assert keep_going is True
+    assert done is not None
+    assert (done.status, done.result, done.progress) == (JobStatus.SUCCEEDED, 2**70 + 1, 1.0)
+    assert done.finished_at is not None
+
+
+async def test_a_stale_attempt_writes_nothing(jobs: JobRepository) -> None:
+    job, _ = await jobs.add(new(), max_active=10)
+    await jobs.start(job.id, worker="w:1", max_attempts=3)
+    await jobs.start(job.id, worker="w:2", max_attempts=3)
+
+    assert await jobs.report_progress(job.id, 1, 0.3) is False
+    assert await jobs.finish(job.id, 1, result=1) is None
+    current = await jobs.get(job.id)
+    assert current is not None
+    assert (current.status, current.attempts, current.worker) == (JobStatus.RUNNING, 2, "w:2")
+
+
+async def test_past_max_attempts_a_start_fails_the_job(jobs: JobRepository) -> None:
+    job, _ = await jobs.add(new(), max_active=10)
+    for _ in range(2):
+        await jobs.start(job.id, worker="w", max_attempts=2)
+
+    third = await jobs.start(job.id, worker="w", max_attempts=2)
+
+    assert third is not None
+    assert (third.status, third.attempts) == (JobStatus.FAILED, 2)
+    assert third.error is not None
+    assert "2 attempts" in third.error
+
+
+async def test_a_finished_job_is_never_started_again(jobs: JobRepository) -> None:
+    job, _ = await jobs.add(new(), max_active=10)
+    await jobs.start(job.id, worker="w", max_attempts=3)
+    await jobs.finish(job.id, 1, error="boom")
+
+    again = await jobs.start(job.id, worker="w", max_attempts=3)
+
+    assert again is not None
+    assert (again.status, again.attempts, again.error) == (JobStatus.FAILED, 1, "boom")
+
+
+async def test_cancel_ends_a_queued_job_and_flags_a_running_one(jobs: JobRepository) -> None:
+    queued, _ = await jobs.add(new(), max_active=10)
+    running, _ = await jobs.add(new(), max_active=10)
+    await jobs.start(running.id, worker="w", max_attempts=3)
+
+    cancelled = await jobs.cancel(queued.id)
+    flagged = await jobs.cancel(running.id)
+
+    assert cancelled is not None
+    assert cancelled.status is JobStatus.CANCELLED
+    assert flagged is not None
+    assert (flagged.status, flagged.cancel_requested) == (JobStatus.RUNNING, True)
+    assert await jobs.report_progress(running.id, 1, 0.1) is False
+    assert await jobs.start(queued.id, worker="w", max_attempts=3) == cancelled
+
+
+async def test_fail_queued_leaves_no_job_queued(jobs: JobRepository) -> None:
+    job, _ = await jobs.add(new(), max_active=10)
+
+    await jobs.fail_queued(job.id, "broker down")
+
+    failed = await jobs.get(job.id)
+    assert failed is not None
+    assert (failed.status, failed.error) == (JobStatus.FAILED, "broker down")
+
+
+async def test_list_pages_newest_first(jobs: JobRepository) -> None:
+    added = [(await jobs.add(new(), max_active=10))[0].id for _ in range(5)]
+
+    first = await jobs.list(limit=3)
+    second = await jobs.list(limit=3, before=first.next_cursor)
+
+    assert [j.id for j in first.jobs + second.jobs] == added[::-1]
+    assert second.next_cursor is None
+
+
+async def test_concurrent_launches_never_pass_the_cap(pool: AsyncConnectionPool) -> None:
+    jobs = PostgresJobRepository(pool)
+
+    outcomes = await asyncio.gather(
+        *(jobs.add(new(), max_active=5) for _ in range(30)), return_exceptions=True
+    )
+
+    assert sum(isinstance(o, tuple) for o in outcomes) == 5
+    assert sum(isinstance(o, Overloaded) for o in outcomes) == 25

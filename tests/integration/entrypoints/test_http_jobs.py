@@ -1,0 +1,260 @@
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from domain.metric import metric_upper_bound
+from entrypoints.http.app import create_app
+from entrypoints.settings import Settings
+from tests.integration.worker_process import running_worker
+
+
+@pytest.fixture
+def settings(clean_database: str, redis_url: str, queue_name: str, data_dir: Path) -> Settings:
+    return Settings(
+        database_url=clean_database,
+        redis_url=redis_url,
+        queue_name=queue_name,
+        data_dir=data_dir,
+        metric_iterations=200_000,
+    )
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def worker(settings: Settings) -> Iterator[Callable[..., Any]]:
+    """Starts a real worker process on demand, with settings changed as a test asks."""
+    stack: list[Any] = []
+
+    def start(concurrency: int = 2, **changes: Any) -> Any:
+        context = running_worker(dataclasses.replace(settings, **changes), concurrency=concurrency)
+        stack.append(context)
+        return context.__enter__()
+
+    yield start
+    for context in reversed(stack):
+        context.__exit__(None, None, None)
+
+
+async def launch(client: AsyncTestClient, **headers: str) -> str:
+    response = await client.post("/launch", headers=headers)
+    assert response.status_code == 202, response.text
+    return response.json()["job_id"]
+
+
+async def wait_for(
+    client: AsyncTestClient,
+    job_id: str,
+    until: Callable[[dict[str, Any]], bool],
+    within: float = 60,
+) -> dict[str, Any]:
+    deadline = time.monotonic() + within
+    while True:
+        job = (await client.get("/get_result", params={"job_id": job_id})).json()
+        if until(job):
+            return job
+        assert time.monotonic() < deadline, f"gave up waiting; the job is {job}"
+        await asyncio.sleep(0.05)
+
+
+def finished(job: dict[str, Any]) -> bool:
+    return job["status"] in {"succeeded", "failed", "cancelled"}
+
+
+async def test_a_launched_job_runs_on_a_worker_to_an_exact_result(
+    client: AsyncTestClient, worker: Callable[..., Any]
+) -> None:
+    worker(metric_iterations=10**7)
+    response = await client.post("/launch")
+
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "queued"
+    assert response.headers["location"] == f"/jobs/{body['job_id']}"
+    seen = await wait_for(client, body["job_id"], lambda job: job["status"] != "queued")
+    assert seen["status"] in {"running", "succeeded"}
+    job = await wait_for(client, body["job_id"], finished)
+    assert job["status"] == "succeeded", job
+    assert job["attempts"] == 1
+    assert job["progress"] == 1.0
+    result = int(job["result"])
+    assert isinstance(job["result"], str)
+    assert 2**53 < result <= metric_upper_bound(10**7)
+    assert (await client.get(f"/jobs/{body['job_id']}")).json() == job
+
+
+async def test_progress_is_reported_while_a_job_runs(
+    client: AsyncTestClient, worker: Callable[..., Any]
+) -> None:
+    worker(metric_iterations=4 * 10**6)
+    job_id = await launch(client)
+
+    running = await wait_for(client, job_id, lambda j: finished(j) or 0 < j["progress"] < 1)
+
+    assert running["status"] == "running", running
+    assert running["worker"]
+    assert (await wait_for(client, job_id, finished))["status"] == "succeeded"
+
+
+async def test_a_job_over_its_time_limit_fails(
+    client: AsyncTestClient, worker: Callable[..., Any]
+) -> None:
+    worker(metric_iterations=10**8, job_time_limit=0.5)
+    job_id = await launch(client)
+
+    job = await wait_for(client, job_id, finished)
+
+    assert job["status"] == "failed"
+    assert "time limit" in job["error"]
+    assert job["result"] is None
+
+
+async def test_a_running_job_stops_when_cancelled(
+    client: AsyncTestClient, worker: Callable[..., Any]
+) -> None:
+    worker(metric_iterations=10**8)
+    job_id = await launch(client)
+    await wait_for(client, job_id, lambda j: j["status"] == "running")
+
+    response = await client.post(f"/jobs/{job_id}/cancel")
+
+    assert response.status_code == 200
+    assert response.json()["cancel_requested"] is True
+    job = await wait_for(client, job_id, finished, within=30)
+    assert job["status"] == "cancelled"
+    assert job["progress"] < 0.5
+
+
+async def test_a_queued_job_cancelled_never_runs(
+    client: AsyncTestClient, worker: Callable[..., Any]
+) -> None:
+    job_id = await launch(client)
+
+    cancelled = await client.post(f"/jobs/{job_id}/cancel")
+    worker()
+    other = await launch(client)
+    await wait_for(client, other, finished)
+
+    assert cancelled.json()["status"] == "cancelled"
+    job = (await client.get(f"/jobs/{job_id}")).json()
+    assert (job["status"], job["attempts"], job["started_at"]) == ("cancelled", 0, None)
+    again = await client.post(f"/jobs/{job_id}/cancel")
+    assert again.status_code == 200
+
+
+async def test_a_finished_job_cannot_be_cancelled(
+    client: AsyncTestClient, worker: Callable[..., Any]
+) -> None:
+    worker()
+    job_id = await launch(client)
+    await wait_for(client, job_id, finished)
+
+    response = await client.post(f"/jobs/{job_id}/cancel")
+
+    assert response.status_code == 409
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_killed_worker_child_loses_nothing(
+    client: AsyncTestClient, worker: Callable[..., Any]
+) -> None:
+    worker(metric_iterations=15 * 10**6, concurrency=1)
+    job_id = await launch(client)
+    running = await wait_for(client, job_id, lambda j: finished(j) or j["progress"] > 0)
+    assert running["status"] == "running", running
+    pid = int(running["worker"].rsplit(":", 1)[1])
+
+    os.kill(pid, signal.SIGKILL)
+
+    job = await wait_for(client, job_id, finished, within=120)
+    assert job["status"] == "succeeded", job
+    assert job["attempts"] == 2
+    assert job["worker"] != running["worker"]
+    assert 0 <= int(job["result"]) <= metric_upper_bound(15 * 10**6)
+
+
+async def test_the_same_idempotency_key_returns_the_same_job(client: AsyncTestClient) -> None:
+    first = await launch(client, **{"Idempotency-Key": "report-2024-06"})
+    second = await launch(client, **{"Idempotency-Key": "report-2024-06"})
+    third = await launch(client)
+
+    assert first == second != third
+    jobs = (await client.get("/jobs")).json()["jobs"]
+    assert len(jobs) == 2
+
+
+async def test_launching_past_the_cap_is_a_429_creating_nothing(settings: Settings) -> None:
+    capped = dataclasses.replace(settings, max_active_jobs=2)
+    async with AsyncTestClient(app=create_app(capped)) as client:
+        await launch(client)
+        await launch(client)
+
+        refused = await client.post("/launch")
+        jobs = (await client.get("/jobs")).json()["jobs"]
+
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert int(refused.headers["retry-after"]) > 0
+    assert len(jobs) == 2
+
+
+async def test_an_unreachable_broker_is_a_503_and_leaves_no_job_queued(
+    settings: Settings,
+) -> None:
+    broken = dataclasses.replace(settings, redis_url="redis://127.0.0.1:1/0")
+    async with AsyncTestClient(app=create_app(broken)) as client:
+        started = time.monotonic()
+        response = await client.post("/launch")
+        elapsed = time.monotonic() - started
+        jobs = (await client.get("/jobs")).json()["jobs"]
+
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert elapsed < 5
+    assert [job["status"] for job in jobs] == ["failed"]
+    assert "queued" in jobs[0]["error"]
+
+
+async def test_unknown_job_is_404_and_malformed_id_is_400(client: AsyncTestClient) -> None:
+    unknown = await client.get("/get_result", params={"job_id": str(uuid.uuid4())})
+    malformed = await client.get("/get_result", params={"job_id": "42; DROP TABLE jobs"})
+    missing = await client.get("/get_result")
+    cancel_unknown = await client.post(f"/jobs/{uuid.uuid4()}/cancel")
+
+    assert unknown.status_code == 404
+    assert cancel_unknown.status_code == 404
+    assert malformed.status_code == 400
+    assert malformed.json()["parameter"] == "job_id"
+    assert missing.status_code == 400
+    assert missing.json()["parameter"] == "job_id"
+
+
+async def test_jobs_are_listed_newest_first_page_by_page(client: AsyncTestClient) -> None:
+    launched = [await launch(client) for _ in range(5)]
+
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 2}
+    while True:
+        body = (await client.get("/jobs", params=params)).json()
+        seen.extend(job["job_id"] for job in body["jobs"])
+        if body["next_cursor"] is None:
+            break
+        params["cursor"] = body["next_cursor"]
+
+    assert seen == launched[::-1]
+    assert (await client.get("/jobs", params={"limit": 0})).status_code == 400

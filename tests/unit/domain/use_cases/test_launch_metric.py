@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import pytest
+
+from domain.errors import InvalidParameter, Overloaded, QueueUnavailable
+from domain.job import JobStatus
+from domain.use_cases.launch_metric import METRIC_NAME, LaunchLimits, LaunchMetric
+from tests.fakes import InMemoryJobRepository, InMemoryTaskQueue
+
+
+@pytest.fixture
+def jobs() -> InMemoryJobRepository:
+    return InMemoryJobRepository()
+
+
+@pytest.fixture
+def queue() -> InMemoryTaskQueue:
+    return InMemoryTaskQueue()
+
+
+@pytest.fixture
+def launch(jobs: InMemoryJobRepository, queue: InMemoryTaskQueue) -> LaunchMetric:
+    return LaunchMetric(jobs, queue, LaunchLimits(max_active_jobs=2))
+
+
+async def test_creates_a_queued_job_and_enqueues_its_id(
+    launch: LaunchMetric, jobs: InMemoryJobRepository, queue: InMemoryTaskQueue
+) -> None:
+    job = await launch()
+
+    assert job.status is JobStatus.QUEUED
+    assert job.metric == METRIC_NAME
+    assert (job.progress, job.result, job.attempts) == (0.0, None, 0)
+    assert await jobs.get(job.id) == job
+    assert queue.enqueued == [job.id]
+
+
+async def test_each_launch_without_a_key_creates_a_new_job(
+    launch: LaunchMetric, queue: InMemoryTaskQueue
+) -> None:
+    first, second = await launch(), await launch()
+
+    assert first.id != second.id
+    assert queue.enqueued == [first.id, second.id]
+
+
+async def test_the_same_idempotency_key_returns_the_same_job_and_enqueues_it_once(
+    launch: LaunchMetric, jobs: InMemoryJobRepository, queue: InMemoryTaskQueue
+) -> None:
+    first = await launch(idempotency_key="run-42")
+    again = await launch(idempotency_key="run-42")
+
+    assert again == first
+    assert first.idempotency_key == "run-42"
+    assert list(jobs.jobs) == [first.id]
+    assert queue.enqueued == [first.id]
+
+
+async def test_a_known_idempotency_key_returns_its_job_even_at_the_limit(
+    launch: LaunchMetric, queue: InMemoryTaskQueue
+) -> None:
+    first = await launch(idempotency_key="run-42")
+    await launch()
+
+    assert await launch(idempotency_key="run-42") == first
+    assert len(queue.enqueued) == 2
+
+
+@pytest.mark.parametrize("key", ["", "k" * 256, "line\nbreak", "tab\there"])
+async def test_rejects_an_invalid_idempotency_key_naming_the_header(
+    launch: LaunchMetric, jobs: InMemoryJobRepository, queue: InMemoryTaskQueue, key: str
+) -> None:
+    with pytest.raises(InvalidParameter) as raised:
+        await launch(idempotency_key=key)
+
+    assert raised.value.parameter == "Idempotency-Key"
+    assert "Idempotency-Key" in raised.value.detail
+    assert jobs.jobs == {}
+    assert queue.enqueued == []
+
+
+async def test_accepts_an_idempotency_key_of_the_longest_allowed_length(
+    launch: LaunchMetric,
+) -> None:
+    job = await launch(idempotency_key="k" * 255)
+
+    assert job.idempotency_key == "k" * 255
+
+
+async def test_refuses_with_overloaded_at_max_active_and_creates_nothing(
+    launch: LaunchMetric, jobs: InMemoryJobRepository, queue: InMemoryTaskQueue
+) -> None:
+    await launch()
+    await launch()
+
+    with pytest.raises(Overloaded) as raised:
+        await launch(idempotency_key="one-too-many")
+
+    assert raised.value.retry_after > 0
+    assert len(jobs.jobs) == 2
+    assert len(queue.enqueued) == 2
+    assert all(job.idempotency_key is None for job in jobs.jobs.values())
+
+
+async def test_finished_jobs_do_not_count_towards_max_active(
+    launch: LaunchMetric, jobs: InMemoryJobRepository, queue: InMemoryTaskQueue
+) -> None:
+    first = await launch()
+    await launch()
+    await jobs.cancel(first.id)
+
+    third = await launch()
+
+    assert queue.enqueued[-1] == third.id
+
+
+async def test_raises_queue_unavailable_and_fails_the_job_when_the_queue_is_down(
+    launch: LaunchMetric, jobs: InMemoryJobRepository, queue: InMemoryTaskQueue
+) -> None:
+    queue.down = True
+
+    with pytest.raises(QueueUnavailable):
+        await launch()
+
+    [job] = jobs.jobs.values()
+    assert job.status is JobStatus.FAILED
+    assert job.error is not None
+    assert "could not be queued" in job.error.lower()
+    assert job.finished_at is not None
+    assert queue.enqueued == []
+
+
+async def test_a_job_that_could_not_be_queued_does_not_count_towards_max_active(
+    launch: LaunchMetric, jobs: InMemoryJobRepository, queue: InMemoryTaskQueue
+) -> None:
+    queue.down = True
+    for _ in range(3):
+        with pytest.raises(QueueUnavailable):
+            await launch()
+    queue.down = False
+
+    job = await launch()
+
+    assert queue.enqueued == [job.id]
+    assert len(jobs.jobs) == 4
