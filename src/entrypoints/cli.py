@@ -60,6 +60,28 @@ def api(host: str, port: int, workers: int) -> None:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--state-dir",
+    default=".experiments",
+    show_default=True,
+    envvar="EXPERIMENTS_STATE_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where embedded PostgreSQL and Redis keep their data.",
+)
+@click.option("--concurrency", type=click.IntRange(1), help="Worker processes [default: CPUs].")
+def serve(host: str, port: int, state_dir: Path, concurrency: int | None) -> None:
+    """Run everything: the API, a worker and, unless DATABASE_URL / REDIS_URL are set,
+    embedded PostgreSQL and Redis."""
+    from entrypoints.serve import serve as serve_everything
+
+    serve_everything(
+        host=host, port=port, state_dir=state_dir, concurrency=concurrency, console=console
+    )
+
+
+@main.command()
 @click.option("--concurrency", type=click.IntRange(1), help="Processes [default: CPU count].")
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker(concurrency: int | None, loglevel: str) -> None:

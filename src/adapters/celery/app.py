@@ -35,6 +35,12 @@ def create_celery(config: QueueConfig) -> Celery:
         worker_prefetch_multiplier=1,
         task_time_limit=hard_limit,
         worker_cancel_long_running_tasks_on_connection_loss=True,
+        # On SIGTERM, running jobs get this long to finish; then the worker stops and their
+        # messages go back to the queue (compose's stop_grace_period is longer).
+        worker_soft_shutdown_timeout=60.0,
+        # Task events, for Flower.
+        worker_send_task_events=True,
+        task_send_sent_event=True,
         # Redis re-delivers a message not acknowledged within this time; it must exceed the
         # longest run, or a job still running would be started twice.
         broker_transport_options={

@@ -1,0 +1,75 @@
+"""`experiments serve`: the whole system in one command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+from rich.console import Console
+
+from entrypoints.embedded import embedded_postgres, embedded_redis
+
+WORKER_GRACE = 30.0
+"""Seconds the worker gets to finish its warm shutdown before it is killed."""
+
+
+def serve(
+    *, host: str, port: int, state_dir: Path, concurrency: int | None, console: Console
+) -> None:
+    """Runs the API here and a worker as a child process; starts embedded PostgreSQL and Redis
+    under `state_dir` for whichever of DATABASE_URL and REDIS_URL is not set. Stops them all,
+    in reverse order, on Ctrl-C or SIGTERM."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    with ExitStack() as stack:
+        if "DATABASE_URL" not in os.environ:
+            console.print(f"Starting embedded PostgreSQL in {state_dir / 'postgres'}")
+            url = stack.enter_context(embedded_postgres(state_dir / "postgres"))
+            os.environ["DATABASE_URL"] = url
+        if "REDIS_URL" not in os.environ:
+            console.print(f"Starting embedded Redis in {state_dir / 'redis'}")
+            os.environ["REDIS_URL"] = stack.enter_context(embedded_redis(state_dir / "redis"))
+        stack.enter_context(_worker(concurrency))
+        base = f"http://{host}:{port}"
+        console.print(
+            f"[bold]API[/] {base}   [bold]web page[/] {base}/   [bold]API docs[/] {base}/schema"
+        )
+        with suppress(KeyboardInterrupt):
+            uvicorn.run("entrypoints.http.app:create_app", factory=True, host=host, port=port)
+        console.print("Stopping")
+
+
+@contextmanager
+def _worker(concurrency: int | None) -> Iterator[subprocess.Popen[bytes]]:
+    command = [sys.executable, "-m", "entrypoints", "worker"]
+    if concurrency is not None:
+        command.append(f"--concurrency={concurrency}")
+    # A session of its own: the worker hears about Ctrl-C from us, once, and in order.
+    process = subprocess.Popen(command, start_new_session=True)
+    try:
+        yield process
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(WORKER_GRACE)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    with suppress(ProcessLookupError):
+        # Prefork children that outlived their parent.
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,113 @@
+"""`experiments serve` on its embedded default, as a newcomer runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from entrypoints.embedded import free_port
+
+REPO = Path(__file__).parents[3]
+EXPERIMENTS = Path(sys.executable).with_name("experiments")
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid`, read from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        children = {child for child, parent in parents.items() if parent in frontier}
+        found |= children
+        frontier = children
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_until(check, within: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if result := check():
+                return result
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def test_serve_runs_everything_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    port = free_port()
+    state = tmp_path / "state"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "TEST_POSTGRES_URL", "TEST_REDIS_URL"}
+    }
+    env |= {"DATA_DIR": str(REPO / "data"), "METRIC_ITERATIONS": "300000"}
+    serve = subprocess.Popen(
+        [
+            str(EXPERIMENTS),
+            "serve",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(state),
+            "--concurrency",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            wait_until(lambda: client.get("/health").status_code == 200, 90, "the API")
+            job_id = client.post("/launch").json()["job_id"]
+
+            def succeeded() -> dict[str, str] | None:
+                job = client.get("/get_result", params={"job_id": job_id}).json()
+                return job if job["status"] == "succeeded" else None
+
+            job = wait_until(succeeded, 60, "the job")
+            logs = client.get("/logs", params={"table_name": "df_sales"})
+        postmaster = int((state / "postgres" / "postmaster.pid").read_text().split()[0])
+        children = descendants(serve.pid) | {postmaster}
+
+        assert int(job["result"]) > 0
+        assert logs.status_code == 200
+        assert logs.json()["count"] == 100
+        assert alive(postmaster)
+        assert len(children) >= 3
+
+        serve.send_signal(signal.SIGINT)
+        serve.wait(60)
+
+        wait_until(lambda: not any(alive(pid) for pid in children), 15, "no process left")
+        assert serve.returncode == 0
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+        output = serve.stdout.read() if serve.stdout else ""
+    assert f"{base}/schema" in output
