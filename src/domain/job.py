@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -71,13 +72,13 @@ def parse_job_id(text: str, parameter: str = "job_id") -> JobId:
         raise InvalidParameter(parameter, f"{text!r} is not a job id (a UUID).") from None
 
 
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,255}$"
+"""1 to 255 visible ASCII characters: what any HTTP client can send in a header unchanged."""
 
 
 def check_idempotency_key(key: str) -> str:
-    if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH or not key.isprintable():
+    if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
         raise InvalidParameter(
-            "Idempotency-Key",
-            f"it must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable characters.",
+            "Idempotency-Key", "it must be 1 to 255 visible ASCII characters, without spaces."
         )
     return key

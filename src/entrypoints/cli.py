@@ -140,6 +140,27 @@ def _progress() -> Progress:
     )
 
 
+@main.command()
+@click.option(
+    "--out",
+    "out_file",
+    default="docs/openapi.json",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write it; - for standard output.",
+)
+def openapi(out_file: Path) -> None:
+    """Write the OpenAPI document the API serves at /schema/openapi.json."""
+    from entrypoints.http.app import openapi_document
+
+    text = openapi_document()
+    if str(out_file) == "-":
+        click.echo(text, nl=False)
+    else:
+        out_file.write_text(text)
+        console.print(f"Wrote {out_file}")
+
+
 @main.command("generate-data")
 @click.option("--sales", default=20_000, show_default=True, type=click.IntRange(1))
 @click.option("--seed", default=42, show_default=True, type=int)

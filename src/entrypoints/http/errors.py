@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 import msgspec
@@ -109,7 +111,11 @@ def validation_error(
 def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[ProblemDetails]:
     return problem(
         request,
-        ProblemDetails(title=type(error).__name__, status=error.status_code, detail=error.detail),
+        ProblemDetails(
+            title=HTTPStatus(error.status_code).phrase,
+            status=error.status_code,
+            detail=error.detail,
+        ),
     )
 
 
@@ -131,6 +137,11 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: http_error,
     Exception: unexpected_error,
 }
+
+
+def describe(use_case: type) -> str:
+    """A use case's docstring (its business rules) as an OpenAPI description."""
+    return inspect.cleandoc(use_case.__doc__ or "")
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
@@ -156,6 +167,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
             data_container=ProblemDetails,
             description=meaning[status],
             media_type=PROBLEM_JSON,
+            generate_examples=False,
         )
         for status in statuses
     }

@@ -4,7 +4,7 @@ from dishka.integrations.litestar import FromDishka
 from litestar import Controller, get
 
 from domain.use_cases.check_health import CheckHealth
-from entrypoints.http.errors import problem_responses
+from entrypoints.http.errors import describe, problem_responses
 from entrypoints.http.schemas import HealthResponse
 
 
@@ -14,7 +14,8 @@ class HealthController(Controller):
 
     @get(
         summary="Whether the service can answer",
-        description=CheckHealth.__doc__,
+        operation_id="checkHealth",
+        description=describe(CheckHealth),
         responses=problem_responses(503),
     )
     async def health(self, check_health: FromDishka[CheckHealth]) -> HealthResponse:

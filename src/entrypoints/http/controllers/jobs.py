@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from dishka.integrations.litestar import FromDishka
@@ -9,15 +10,24 @@ from litestar.openapi.spec import Example
 from litestar.params import HeaderParameter, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
+from domain.job import IDEMPOTENCY_KEY_PATTERN
 from domain.use_cases.cancel_job import CancelJob
 from domain.use_cases.get_job_result import GetJobResult
 from domain.use_cases.launch_metric import LaunchMetric
 from domain.use_cases.list_jobs import ListJobs
-from entrypoints.http.errors import problem_responses
+from entrypoints.http.errors import describe, problem_responses
 from entrypoints.http.schemas import JobResponse, JobsResponse, LaunchResponse
 
 JOB_ID = Parameter(
     description="The id `POST /launch` returned",
+    examples=[Example(value="3b241101-e2bb-4255-8caf-4136c566a962")],
+)
+
+# A path parameter typed as a UUID would answer 404 for a malformed id; checked by pattern, a
+# malformed id is a 400 naming `job_id`, as in the query string.
+JOB_IN_PATH = Parameter(
+    description="The id `POST /launch` returned",
+    pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
     examples=[Example(value="3b241101-e2bb-4255-8caf-4136c566a962")],
 )
 
@@ -29,7 +39,8 @@ class LaunchController(Controller):
         "/launch",
         status_code=HTTP_202_ACCEPTED,
         summary="Launch calculate_metric",
-        description=LaunchMetric.__doc__,
+        operation_id="launchMetric",
+        description=describe(LaunchMetric),
         responses=problem_responses(400, 429, 503),
         response_headers=[
             ResponseHeader(
@@ -46,7 +57,9 @@ class LaunchController(Controller):
             str | None,
             HeaderParameter(
                 name="Idempotency-Key",
+                pattern=IDEMPOTENCY_KEY_PATTERN,
                 description="A key of your choosing: launching again with it returns the same job",
+                examples=[Example(value="weekly-report-2024-06-03")],
             ),
         ] = None,
     ) -> Response[LaunchResponse]:
@@ -60,15 +73,16 @@ class LaunchController(Controller):
     @get(
         "/get_result",
         summary="A job's status and result",
-        description=GetJobResult.__doc__,
+        operation_id="getResult",
+        description=describe(GetJobResult),
         responses=problem_responses(400, 404, 503),
     )
     async def get_result(
         self,
         get_job_result: FromDishka[GetJobResult],
-        job_id: Annotated[str, JOB_ID],
+        job_id: Annotated[uuid.UUID, JOB_ID],
     ) -> JobResponse:
-        return JobResponse.of(await get_job_result(job_id))
+        return JobResponse.of(await get_job_result(str(job_id)))
 
 
 class JobsController(Controller):
@@ -77,27 +91,36 @@ class JobsController(Controller):
 
     @get(
         summary="Recent jobs, newest first",
-        description=ListJobs.__doc__,
+        operation_id="listJobs",
+        description=describe(ListJobs),
         responses=problem_responses(400, 503),
     )
     async def list_jobs(
         self,
         list_jobs: FromDishka[ListJobs],
-        limit: Annotated[int, Parameter(ge=1, le=100, description="Jobs per page")] = 20,
+        limit: Annotated[
+            int,
+            Parameter(ge=1, le=100, description="Jobs per page", examples=[Example(value=20)]),
+        ] = 20,
         cursor: Annotated[
-            str | None, Parameter(description="`next_cursor` of the previous page")
+            uuid.UUID | None,
+            Parameter(
+                description="`next_cursor` of the previous page",
+                examples=[Example(value="3b241101-e2bb-4255-8caf-4136c566a962")],
+            ),
         ] = None,
     ) -> JobsResponse:
-        return JobsResponse.of(await list_jobs(limit=limit, cursor=cursor))
+        return JobsResponse.of(await list_jobs(limit=limit, cursor=str(cursor) if cursor else None))
 
     @get(
         "/{job_id:str}",
         summary="A job's status and result",
-        description=GetJobResult.__doc__,
+        operation_id="getJob",
+        description=describe(GetJobResult),
         responses=problem_responses(400, 404, 503),
     )
     async def get_job(
-        self, get_job_result: FromDishka[GetJobResult], job_id: Annotated[str, JOB_ID]
+        self, get_job_result: FromDishka[GetJobResult], job_id: Annotated[str, JOB_IN_PATH]
     ) -> JobResponse:
         return JobResponse.of(await get_job_result(job_id))
 
@@ -105,10 +128,11 @@ class JobsController(Controller):
         "/{job_id:str}/cancel",
         status_code=HTTP_200_OK,
         summary="Cancel a job",
-        description=CancelJob.__doc__,
+        operation_id="cancelJob",
+        description=describe(CancelJob),
         responses=problem_responses(400, 404, 409, 503),
     )
     async def cancel(
-        self, cancel_job: FromDishka[CancelJob], job_id: Annotated[str, JOB_ID]
+        self, cancel_job: FromDishka[CancelJob], job_id: Annotated[str, JOB_IN_PATH]
     ) -> JobResponse:
         return JobResponse.of(await cancel_job(job_id))

@@ -8,8 +8,12 @@ from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 from domain.use_cases.fetch_logs import FetchLogs
-from entrypoints.http.errors import problem_responses
+from entrypoints.http.errors import describe, problem_responses
 from entrypoints.http.schemas import LogsResponse
+
+FROM_DATE_PATTERN = (
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
+)
 
 
 class LogsController(Controller):
@@ -18,7 +22,8 @@ class LogsController(Controller):
 
     @get(
         summary="The 100 latest records of a table",
-        description=FetchLogs.__doc__,
+        operation_id="fetchLogs",
+        description=describe(FetchLogs),
         responses=problem_responses(400, 404, 422, 503),
     )
     async def logs(
@@ -34,6 +39,7 @@ class LogsController(Controller):
         from_date: Annotated[
             str | None,
             Parameter(
+                pattern=FROM_DATE_PATTERN,
                 description="Only records dated on or after this ISO 8601 date or date-time. "
                 "A date means from the start of that day; a date-time without a zone is UTC "
                 "for zoned columns and wall-clock time otherwise.",
@@ -49,7 +55,10 @@ class LogsController(Controller):
         ] = None,
         cursor: Annotated[
             str | None,
-            Parameter(description="`next_cursor` of the previous page, for older records"),
+            Parameter(
+                description="`next_cursor` of the previous page, for older records",
+                examples=[Example(value="WyIyMDIzLTEyLTMxVDIzOjUwOjEyIiwxOTk4N10")],
+            ),
         ] = None,
     ) -> LogsResponse:
         page = await fetch_logs(table_name, from_date=from_date, user_id=user_id, cursor=cursor)

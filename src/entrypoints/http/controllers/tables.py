@@ -4,7 +4,7 @@ from dishka.integrations.litestar import FromDishka
 from litestar import Controller, get
 
 from domain.use_cases.list_tables import ListTables
-from entrypoints.http.errors import problem_responses
+from entrypoints.http.errors import describe, problem_responses
 from entrypoints.http.schemas import TableResponse, TablesResponse
 
 
@@ -14,7 +14,8 @@ class TablesController(Controller):
 
     @get(
         summary="Every table, loaded or not",
-        description=ListTables.__doc__,
+        operation_id="listTables",
+        description=describe(ListTables),
         responses=problem_responses(503),
     )
     async def tables(self, list_tables: FromDishka[ListTables]) -> TablesResponse:
