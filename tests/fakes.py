@@ -291,6 +291,24 @@ class InMemoryJobRepository(JobRepository):
         self.jobs[job_id] = finished
         return finished
 
+    async def fail_lost(self, *, running_for: float) -> int:
+        now = self._clock()
+        lost = [
+            job
+            for job in self.jobs.values()
+            if job.status is JobStatus.RUNNING
+            and job.started_at is not None
+            and (now - job.started_at).total_seconds() > running_for
+        ]
+        for job in lost:
+            self.jobs[job.id] = replace(
+                job,
+                status=JobStatus.FAILED,
+                error="Lost: its run outlived any time limit, so its worker must be gone.",
+                finished_at=now,
+            )
+        return len(lost)
+
     async def fail_queued(self, job_id: JobId, error: str) -> None:
         job = self.jobs.get(job_id)
         if job is not None and job.status is JobStatus.QUEUED:

@@ -15,8 +15,6 @@ from domain.ports.tables import TableSources
 
 log = logging.getLogger(__name__)
 
-CSV_SUFFIXES = (".csv", ".CSV", ".Csv")
-
 
 class FileSystemTableSources(TableSources):
     """Every `*.csv` file directly inside `data_dir` is a table named after the file's stem.
@@ -42,11 +40,11 @@ class FileSystemTableSources(TableSources):
         return self._data_dir / source.file_name
 
     def _find(self, name: TableName) -> SourceFile | None:
-        for suffix in CSV_SUFFIXES:
-            source = self._source(name, str(name) + suffix)
-            if source is not None:
-                return source
-        return None
+        # The exact name first (one stat); any case of the suffix after (a directory scan).
+        exact = self._source(name, f"{name}.csv")
+        if exact is not None:
+            return exact
+        return next((source for source in self._list() if source.table == name), None)
 
     def _list(self) -> builtins.list[SourceFile]:
         sources: dict[str, SourceFile] = {}

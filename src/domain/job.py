@@ -46,6 +46,15 @@ class Job:
     finished_at: dt.datetime | None
 
 
+class FeedSignal(StrEnum):
+    """What a job feed says besides a changed job."""
+
+    SYNC = "sync"
+    """From here on no change is missed: a watcher re-reads the jobs it shows now."""
+    IDLE = "idle"
+    """Nothing changed for a while (a chance to keep a connection alive)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewJob:
     """A job about to be queued."""

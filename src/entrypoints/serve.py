@@ -16,8 +16,8 @@ from rich.console import Console
 
 from entrypoints.embedded import embedded_postgres, embedded_redis
 
-WORKER_GRACE = 30.0
-"""Seconds the worker gets to finish its warm shutdown before it is killed."""
+WORKER_GRACE = 75.0
+"""Seconds the worker gets to stop before it is killed: longer than its 60 s soft shutdown."""
 
 
 def serve(
@@ -50,8 +50,11 @@ def _worker(concurrency: int | None) -> Iterator[subprocess.Popen[bytes]]:
     command = [sys.executable, "-m", "entrypoints", "worker"]
     if concurrency is not None:
         command.append(f"--concurrency={concurrency}")
-    # A session of its own: the worker hears about Ctrl-C from us, once, and in order.
-    process = subprocess.Popen(command, start_new_session=True)
+    # A session of its own: the worker hears about Ctrl-C from us, once, and in order. SIGTERM
+    # becomes Celery's soft-then-cold shutdown, which hands running jobs back to Redis.
+    process = subprocess.Popen(
+        command, start_new_session=True, env={**os.environ, "REMAP_SIGTERM": "SIGQUIT"}
+    )
     try:
         yield process
     finally:

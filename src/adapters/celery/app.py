@@ -35,8 +35,9 @@ def create_celery(config: QueueConfig) -> Celery:
         worker_prefetch_multiplier=1,
         task_time_limit=hard_limit,
         worker_cancel_long_running_tasks_on_connection_loss=True,
-        # On SIGTERM, running jobs get this long to finish; then the worker stops and their
-        # messages go back to the queue (compose's stop_grace_period is longer).
+        # On a cold shutdown (SIGQUIT; SIGTERM too where REMAP_SIGTERM=SIGQUIT, as compose and
+        # `experiments serve` set it) running jobs get this long to finish; then the worker
+        # stops and Redis gets their messages back at once, for another worker.
         worker_soft_shutdown_timeout=60.0,
         # Task events, for Flower.
         worker_send_task_events=True,

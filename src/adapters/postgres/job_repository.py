@@ -81,14 +81,20 @@ RETURNING NOT cancel_requested
 """
 FINISH = sql.SQL("""
 UPDATE experiments.jobs SET
-    status = %(status)s, result = %(result)s, error = %(error)s,
+    status = %(status)s, result = %(result)s, error = left(%(error)s, 2000),
     progress = CASE WHEN %(status)s = 'succeeded' THEN 1 ELSE progress END,
     finished_at = clock_timestamp()
 WHERE id = %(id)s AND attempts = %(attempt)s AND status = 'running'
 RETURNING {columns}
 """).format(columns=JOB_COLUMNS)
+FAIL_LOST = """
+UPDATE experiments.jobs SET status = 'failed', finished_at = clock_timestamp(),
+    error = 'Lost: its run outlived any time limit, so its worker must be gone.'
+WHERE status = 'running' AND started_at < clock_timestamp() - make_interval(secs => %s)
+"""
 FAIL_QUEUED = """
-UPDATE experiments.jobs SET status = 'failed', error = %s, finished_at = clock_timestamp()
+UPDATE experiments.jobs SET status = 'failed', error = left(%s, 2000),
+    finished_at = clock_timestamp()
 WHERE id = %s AND status = 'queued'
 """
 CANCEL = sql.SQL("""
@@ -178,6 +184,11 @@ class PostgresJobRepository(JobRepository):
                 "error": error,
             },
         )
+
+    async def fail_lost(self, *, running_for: float) -> int:
+        async with database_errors(), self._pool.connection() as conn:
+            cur = await conn.execute(FAIL_LOST, (running_for,))
+            return cur.rowcount
 
     async def fail_queued(self, job_id: JobId, error: str) -> None:
         async with database_errors(), self._pool.connection() as conn:

@@ -47,6 +47,15 @@ CREATE TABLE IF NOT EXISTS experiments.jobs (
 CREATE INDEX IF NOT EXISTS jobs_newest_first ON experiments.jobs (created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS jobs_active ON experiments.jobs (status)
     WHERE status IN ('queued', 'running');
+CREATE OR REPLACE FUNCTION experiments.notify_job_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('experiments_jobs', row_to_json(NEW)::text);
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER jobs_notify_change AFTER INSERT OR UPDATE ON experiments.jobs
+    FOR EACH ROW EXECUTE FUNCTION experiments.notify_job_change();
 CREATE TABLE IF NOT EXISTS experiments.load_errors (
     name         text PRIMARY KEY,
     source_file  text NOT NULL,

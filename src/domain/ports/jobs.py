@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Protocol
 
-from domain.job import Job, JobId, JobsPage, NewJob
+from domain.job import FeedSignal, Job, JobId, JobsPage, NewJob
 
 
 class JobRepository(Protocol):
@@ -53,6 +54,11 @@ class JobRepository(Protocol):
         Returns None, writing nothing, when the attempt is no longer the job's current one."""
         ...
 
+    async def fail_lost(self, *, running_for: float) -> int:
+        """Fails the jobs running for more than `running_for` seconds since their last start,
+        whose worker must be gone; returns how many there were."""
+        ...
+
     async def fail_queued(self, job_id: JobId, error: str) -> None:
         """Fails a job still queued (its message could not be sent)."""
         ...
@@ -68,4 +74,15 @@ class TaskQueue(Protocol):
     async def enqueue(self, job_id: JobId) -> None:
         """Sends the job to the workers; raises QueueUnavailable, within seconds, when the
         broker cannot take it."""
+        ...
+
+
+class JobFeed(Protocol):
+    def changes(self, *, idle_after: float) -> AsyncIterator[Job | FeedSignal]:
+        """Yields each job as it changes, from the moment of the call on.
+
+        Yields SYNC first once subscribed, and again whenever changes may have been missed
+        (the feed lost its source for a while); IDLE after `idle_after` seconds without
+        anything. Raises Unavailable when the feed cannot be set up.
+        """
         ...

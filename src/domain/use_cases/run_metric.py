@@ -4,6 +4,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
+from domain.errors import Unavailable
 from domain.job import Job, JobStatus, parse_job_id
 from domain.metric import DEFAULT_ITERATIONS, MetricStopped, calculate_metric
 from domain.ports.jobs import JobRepository
@@ -21,12 +22,14 @@ class RunLimits:
 class RunMetric:
     """Runs one delivery of a job, on a worker.
 
-    - Only a queued job, or a running one whose worker was lost, starts; anything else (a
-      duplicate message, a cancelled or finished job) is left as it is.
+    - Only a queued or running job starts: a running one whose message came back (its worker
+      was lost) runs again as a new attempt. A cancelled or finished job is left as it is.
     - Each start counts an attempt; past `max_attempts` the job fails without running.
     - Progress is recorded every 2%; at each of those points a requested cancel or the time
       limit stops the run.
-    - Only the current attempt may write: a stale run never overwrites a newer one.
+    - Only the current attempt may write: a run overtaken by a newer attempt stops at its next
+      check and writes nothing.
+    - When the job store is unavailable the run is given back to the queue, not failed.
     """
 
     def __init__(self, jobs: JobRepository, limits: RunLimits, worker: str) -> None:
@@ -67,6 +70,9 @@ class RunMetric:
                 error = f"Stopped after the time limit of {self._limits.time_limit:g} s."
                 return await self._jobs.finish(job.id, job.attempts, error=error)
             return await self._jobs.finish(job.id, job.attempts, cancelled=True)
+        except Unavailable:
+            # Not the job's fault, and nothing can be recorded now: the worker retries later.
+            raise
         except Exception as error:
             message = f"{type(error).__name__}: {error}"
             await self._jobs.finish(job.id, job.attempts, error=message)

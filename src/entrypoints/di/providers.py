@@ -22,12 +22,13 @@ from adapters.celery.app import QueueConfig, create_celery
 from adapters.celery.task_queue import CeleryTaskQueue
 from adapters.csv_files import FileSystemTableSources
 from adapters.postgres.catalog import PostgresTableCatalog
+from adapters.postgres.job_feed import PostgresJobFeed
 from adapters.postgres.job_repository import PostgresJobRepository
 from adapters.postgres.loader import PostgresTableLoader
 from adapters.postgres.log_reader import PostgresLogReader
 from adapters.postgres.pool import create_pool, ensure_schema
 from adapters.postgres.probe import PostgresDatabaseProbe
-from domain.ports.jobs import JobRepository, TaskQueue
+from domain.ports.jobs import JobFeed, JobRepository, TaskQueue
 from domain.ports.tables import DatabaseProbe, LogReader, TableCatalog, TableLoader, TableSources
 from domain.use_cases.cancel_job import CancelJob
 from domain.use_cases.check_health import CheckHealth
@@ -38,6 +39,7 @@ from domain.use_cases.list_jobs import ListJobs
 from domain.use_cases.list_tables import ListTables
 from domain.use_cases.load_table import LoadTable
 from domain.use_cases.run_metric import RunLimits, RunMetric
+from domain.use_cases.watch_jobs import WatchJobs
 from entrypoints.settings import Settings
 
 
@@ -82,6 +84,12 @@ class JobsProvider(Provider):
     jobs = provide(PostgresJobRepository, provides=JobRepository, scope=Scope.APP)
 
     @provide(scope=Scope.APP)
+    async def job_feed(self, settings: Settings) -> AsyncIterator[JobFeed]:
+        feed = PostgresJobFeed(settings.database_url, connect_timeout=settings.database_timeout)
+        yield feed
+        await feed.close()
+
+    @provide(scope=Scope.APP)
     def celery(self, settings: Settings) -> Celery:
         return create_celery(
             QueueConfig(
@@ -97,7 +105,11 @@ class JobsProvider(Provider):
 
     @provide(scope=Scope.APP)
     def launch_limits(self, settings: Settings) -> LaunchLimits:
-        return LaunchLimits(max_active_jobs=settings.max_active_jobs)
+        return LaunchLimits(
+            max_active_jobs=settings.max_active_jobs,
+            # The worker's hard limit is a minute past the time limit; another minute of slack.
+            lost_after=settings.job_time_limit + 120,
+        )
 
     @provide(scope=Scope.APP)
     def run_limits(self, settings: Settings) -> RunLimits:
@@ -124,6 +136,7 @@ class UseCasesProvider(Provider):
         GetJobResult,
         ListJobs,
         CancelJob,
+        WatchJobs,
     )
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from decimal import Decimal
-from pathlib import Path
 
 from dishka import AsyncContainer
 from dishka.integrations.litestar import DishkaRouter, setup_dishka
 from litestar import Litestar
+from litestar.datastructures import CacheControlHeader
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Tag
@@ -21,12 +20,11 @@ from entrypoints.di.providers import make_container
 from entrypoints.http.controllers.health import HealthController
 from entrypoints.http.controllers.jobs import JobsController, LaunchController
 from entrypoints.http.controllers.logs import LogsController
+from entrypoints.http.controllers.page import STATIC_DIR, index
 from entrypoints.http.controllers.tables import TablesController
 from entrypoints.http.errors import EXCEPTION_HANDLERS
-from entrypoints.http.schemas import encode_decimal
 from entrypoints.settings import Settings
 
-STATIC_DIR = Path(__file__).parent / "static"
 VENDOR = "/static/vendor"
 FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>"
 
@@ -59,8 +57,12 @@ def create_app(
         finally:
             await container.close()
 
+    # Revalidated on every load (cheap with ETags): a deploy never leaves stale modules behind.
     static = create_static_files_router(
-        path="/static", directories=[STATIC_DIR], include_in_schema=False
+        path="/static",
+        directories=[STATIC_DIR],
+        include_in_schema=False,
+        cache_control=CacheControlHeader(no_cache=True),
     )
     api = DishkaRouter(
         path="/",
@@ -73,9 +75,8 @@ def create_app(
         ],
     )
     app = Litestar(
-        route_handlers=[api, static],
+        route_handlers=[api, static, index],
         exception_handlers=EXCEPTION_HANDLERS,
-        type_encoders={Decimal: encode_decimal},
         lifespan=[close_container],
         openapi_config=openapi_config(),
     )

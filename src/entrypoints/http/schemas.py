@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
@@ -58,7 +59,7 @@ class LogsResponse(Struct, frozen=True):
             date_column=table.date_column,
             user_column=table.user_column,
             columns=[ColumnSchema.of(column) for column in table.columns],
-            rows=[dict(row) for row in page.rows],
+            rows=[{key: _json_value(value) for key, value in row.items()} for row in page.rows],
             count=len(page.rows),
             has_more=page.next_cursor is not None,
             next_cursor=encode_cursor(page.next_cursor) if page.next_cursor else None,
@@ -196,6 +197,9 @@ class ProblemDetails(Struct, frozen=True, omit_defaults=True):
     retry_after: int | None = None
 
 
-def encode_decimal(value: Any) -> msgspec.Raw:
-    """Decimals go out as exact JSON numbers, with every digit they have."""
-    return msgspec.Raw(format(value, "f").encode())
+def _json_value(value: object) -> object:
+    """Decimals go out as exact JSON numbers with every digit they have (msgspec alone would
+    write them as strings)."""
+    if isinstance(value, Decimal):
+        return msgspec.Raw(format(value, "f").encode())
+    return value

@@ -78,6 +78,9 @@ def create_worker_app(settings: Settings) -> Celery:
         retry_backoff=True,
         retry_backoff_max=300,
         max_retries=20,
+        # A run killed at the hard time limit goes back to the queue as a new attempt (the
+        # attempt counter ends it); acknowledging it would leave its job running forever.
+        acks_on_timeout=False,
     )
     def run_metric(job_id: str) -> None:
         process_runtime().run_metric(job_id)

@@ -119,6 +119,24 @@ async def test_cancel_ends_a_queued_job_and_flags_a_running_one(jobs: JobReposit
     assert await jobs.start(queued.id, worker="w", max_attempts=3) == cancelled
 
 
+async def test_fail_lost_fails_only_runs_older_than_the_limit(jobs: JobRepository) -> None:
+    running, _ = await jobs.add(new(), max_active=10)
+    queued, _ = await jobs.add(new(), max_active=10)
+    await jobs.start(running.id, worker="w", max_attempts=3)
+
+    kept = await jobs.fail_lost(running_for=3600)
+    await asyncio.sleep(0.01)
+    failed = await jobs.fail_lost(running_for=0)
+
+    assert (kept, failed) == (0, 1)
+    lost = await jobs.get(running.id)
+    assert lost is not None
+    assert lost.status is JobStatus.FAILED
+    assert lost.error is not None
+    assert "Lost" in lost.error
+    assert (await jobs.get(queued.id)) == queued
+
+
 async def test_fail_queued_leaves_no_job_queued(jobs: JobRepository) -> None:
     job, _ = await jobs.add(new(), max_active=10)
 

@@ -322,3 +322,17 @@ async def test_openapi_describes_every_parameter_and_problem(client: AsyncTestCl
     assert "application/problem+json" in logs["responses"]["404"]["content"]
     for page in ("/schema", "/schema/swagger"):
         assert (await client.get(page)).status_code == 200
+
+
+async def test_numeric_values_are_exact_json_numbers(
+    client: AsyncTestClient, seeded_data_dir: Path
+) -> None:
+    (seeded_data_dir / "scores.csv").write_text(
+        "date,score,big\n2024-01-01,12.50,123456789012345678.25\n"
+    )
+
+    response = await client.get("/logs", params={"table_name": "scores"})
+
+    assert '"score":12.50' in response.text
+    assert '"big":123456789012345678.25' in response.text
+    assert response.json()["rows"][0]["score"] == 12.5

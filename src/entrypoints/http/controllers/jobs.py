@@ -1,20 +1,24 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import msgspec
 from dishka.integrations.litestar import FromDishka
 from litestar import Controller, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.spec import Example
 from litestar.params import HeaderParameter, Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from domain.job import IDEMPOTENCY_KEY_PATTERN
+from domain.job import IDEMPOTENCY_KEY_PATTERN, FeedSignal, Job
 from domain.use_cases.cancel_job import CancelJob
 from domain.use_cases.get_job_result import GetJobResult
 from domain.use_cases.launch_metric import LaunchMetric
 from domain.use_cases.list_jobs import ListJobs
+from domain.use_cases.watch_jobs import WatchJobs
 from entrypoints.http.errors import describe, problem_responses
 from entrypoints.http.schemas import JobResponse, JobsResponse, LaunchResponse
 
@@ -113,6 +117,29 @@ class JobsController(Controller):
         return JobsResponse.of(await list_jobs(limit=limit, cursor=str(cursor) if cursor else None))
 
     @get(
+        "/events",
+        summary="Live job changes (Server-Sent Events)",
+        operation_id="watchJobs",
+        description=describe(WatchJobs)
+        + "\n\nEvents: `sync` (data `{}`), then `job` (data: a job, as `GET /jobs/{job_id}`"
+        " returns it) for each change; a comment line every 15 s while idle.",
+        responses=problem_responses(503),
+        media_type="text/event-stream",
+    )
+    async def events(self, watch_jobs: FromDishka[WatchJobs]) -> ServerSentEvent:
+        changes = watch_jobs()
+        # The first item is read here so that a feed that cannot start is a 503, not a
+        # stream that breaks after its headers were sent.
+        first = await anext(changes)
+
+        async def messages() -> AsyncIterator[ServerSentEventMessage]:
+            yield _message(first)
+            async for item in changes:
+                yield _message(item)
+
+        return ServerSentEvent(messages())
+
+    @get(
         "/{job_id:str}",
         summary="A job's status and result",
         operation_id="getJob",
@@ -136,3 +163,14 @@ class JobsController(Controller):
         self, cancel_job: FromDishka[CancelJob], job_id: Annotated[str, JOB_IN_PATH]
     ) -> JobResponse:
         return JobResponse.of(await cancel_job(job_id))
+
+
+def _message(item: Job | FeedSignal) -> ServerSentEventMessage:
+    if item is FeedSignal.IDLE:
+        return ServerSentEventMessage(comment="idle")
+    if item is FeedSignal.SYNC:
+        return ServerSentEventMessage(event="sync", data="{}")
+    assert isinstance(item, Job)
+    return ServerSentEventMessage(
+        event="job", data=msgspec.json.encode(JobResponse.of(item)).decode()
+    )

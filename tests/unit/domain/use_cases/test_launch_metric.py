@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from domain.errors import InvalidParameter, Overloaded, QueueUnavailable
@@ -143,3 +145,18 @@ async def test_a_job_that_could_not_be_queued_does_not_count_towards_max_active(
 
     assert queue.enqueued == [job.id]
     assert len(jobs.jobs) == 4
+
+
+async def test_a_lost_running_job_does_not_hold_a_slot_forever() -> None:
+    jobs, queue = InMemoryJobRepository(), InMemoryTaskQueue()
+    launch = LaunchMetric(jobs, queue, LaunchLimits(max_active_jobs=1, lost_after=60))
+    stuck = await launch()
+    await jobs.start(stuck.id, worker="gone:1", max_attempts=3)
+    jobs.now += dt.timedelta(minutes=5)
+
+    fresh = await launch()
+
+    lost = await jobs.get(stuck.id)
+    assert lost is not None
+    assert lost.status is JobStatus.FAILED
+    assert fresh.status is JobStatus.QUEUED

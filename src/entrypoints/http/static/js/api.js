@@ -1,0 +1,192 @@
+// The API client: one function per operation of docs/openapi.json.
+//
+// Every failure becomes an ApiError. HTTP errors carry the RFC 9457 problem's members
+// (title, status, detail, parameter, knownTables, file, line, column, retryAfter); a request
+// that never got an answer has kind "network". An aborted request rejects with the
+// browser's AbortError, which callers ignore.
+
+export class ApiError extends Error {
+  constructor({
+    kind = 'http',
+    status = 0,
+    title = 'Error',
+    detail = '',
+    parameter = null,
+    knownTables = null,
+    file = null,
+    line = null,
+    column = null,
+    retryAfter = null,
+    cause,
+  }) {
+    super(detail || title, cause ? { cause } : undefined);
+    this.name = 'ApiError';
+    this.kind = kind;
+    this.status = status;
+    this.title = title;
+    this.detail = detail;
+    this.parameter = parameter;
+    this.knownTables = knownTables;
+    this.file = file;
+    this.line = line;
+    this.column = column;
+    this.retryAfter = retryAfter;
+  }
+
+  get isNetwork() {
+    return this.kind === 'network';
+  }
+}
+
+export const isAbort = (error) => error?.name === 'AbortError';
+
+/** Seconds to wait from a Retry-After header: delta-seconds or an HTTP date. */
+function parseRetryAfter(header) {
+  if (!header) return null;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim());
+  const when = Date.parse(header);
+  return Number.isNaN(when) ? null : Math.max(0, Math.ceil((when - Date.now()) / 1000));
+}
+
+function networkError(cause) {
+  return new ApiError({
+    kind: 'network',
+    title: 'Network error',
+    detail: 'The service could not be reached.',
+    cause,
+  });
+}
+
+function problemFrom(response, text) {
+  let body = {};
+  if ((response.headers.get('content-type') || '').includes('json')) {
+    try {
+      body = JSON.parse(text) ?? {};
+    } catch {
+      body = {};
+    }
+  }
+  return new ApiError({
+    status: response.status,
+    title: typeof body.title === 'string' ? body.title : response.statusText || `HTTP ${response.status}`,
+    detail: typeof body.detail === 'string' ? body.detail : '',
+    parameter: body.parameter ?? null,
+    knownTables: Array.isArray(body.known_tables) ? body.known_tables : null,
+    file: body.file ?? null,
+    line: body.line ?? null,
+    column: body.column ?? null,
+    retryAfter: body.retry_after ?? parseRetryAfter(response.headers.get('retry-after')),
+  });
+}
+
+/**
+ * JSON.parse that keeps every number's exact source text (as a string) where the browser
+ * supports JSON.parse source text access; elsewhere numbers become their shortest string.
+ * Used for table rows: numeric columns can carry more digits than a double holds.
+ */
+function parseExactNumbers(text) {
+  return JSON.parse(text, (key, value, context) =>
+    typeof value === 'number' ? (context?.source ?? String(value)) : value,
+  );
+}
+
+async function request(path, { method = 'GET', headers = {}, signal, exactNumbers = false } = {}) {
+  let response;
+  let text;
+  try {
+    response = await fetch(path, {
+      method,
+      signal,
+      headers: { Accept: 'application/json, application/problem+json', ...headers },
+    });
+    text = await response.text();
+  } catch (error) {
+    if (isAbort(error)) throw error;
+    throw networkError(error);
+  }
+  if (!response.ok) throw problemFrom(response, text);
+  try {
+    return { data: exactNumbers ? parseExactNumbers(text) : JSON.parse(text), response };
+  } catch (error) {
+    throw new ApiError({
+      status: response.status,
+      title: 'Unreadable response',
+      detail: 'The service answered with something that is not JSON.',
+      cause: error,
+    });
+  }
+}
+
+const query = (params) => {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== null && value !== undefined && value !== '') search.set(key, value);
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+};
+
+export const api = {
+  /** GET /tables → {tables: [...]} */
+  async tables({ signal } = {}) {
+    return (await request('/tables', { signal })).data;
+  },
+
+  /** GET /logs → {table, date_column, user_column, columns, rows, count, has_more, next_cursor}.
+   *  Numbers inside rows (and `count`) arrive as exact decimal strings. */
+  async logs({ table, fromDate, userId, cursor }, { signal } = {}) {
+    const path = `/logs${query({ table_name: table, from_date: fromDate, user_id: userId, cursor })}`;
+    const { data } = await request(path, { signal, exactNumbers: true });
+    return { ...data, count: Number(data.count) };
+  },
+
+  /** POST /launch → {job_id, status} and the job's Location. */
+  async launch(idempotencyKey) {
+    const { data, response } = await request('/launch', {
+      method: 'POST',
+      headers: { 'Idempotency-Key': idempotencyKey },
+    });
+    return { ...data, location: response.headers.get('location') };
+  },
+
+  /** GET /jobs → {jobs, next_cursor} */
+  async jobs({ limit = 20, cursor = null } = {}, { signal } = {}) {
+    return (await request(`/jobs${query({ limit, cursor })}`, { signal })).data;
+  },
+
+  /** GET /jobs/{job_id} → job */
+  async job(jobId, { signal } = {}) {
+    return (await request(`/jobs/${encodeURIComponent(jobId)}`, { signal })).data;
+  },
+
+  /** POST /jobs/{job_id}/cancel → job (409 when it already finished) */
+  async cancel(jobId) {
+    return (await request(`/jobs/${encodeURIComponent(jobId)}/cancel`, { method: 'POST' })).data;
+  },
+};
+
+export const JOB_EVENTS_URL = '/jobs/events';
+
+/** Plain words for an error, for a person rather than a developer. */
+export function explain(error, { action = 'load this' } = {}) {
+  if (!(error instanceof ApiError)) return `Something went wrong: ${error?.message || error}.`;
+  if (error.isNetwork) {
+    return `Could not reach the service to ${action}. Check that it is running and that you are online, then try again.`;
+  }
+  const wait = error.retryAfter != null ? ` Try again in ${seconds(error.retryAfter)}.` : ' Try again shortly.';
+  switch (error.status) {
+    case 429:
+      return `Too many jobs are queued or running right now, so nothing was launched.${wait}`;
+    case 503:
+      return `${error.title || 'Service unavailable'}: ${shorten(error.detail) || 'the database or the job queue is down'}.${wait}`;
+    default:
+      return error.detail || `${error.title} (HTTP ${error.status}).`;
+  }
+}
+
+export const seconds = (n) => (n === 1 ? '1 second' : `${n} seconds`);
+/** A detail trimmed to one readable sentence-ish length, without its final full stop. */
+function shorten(text = '', max = 240) {
+  const flat = text.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
