@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from rich.console import Console
@@ -58,19 +59,20 @@ def _worker(concurrency: int | None) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield process
     finally:
-        _stop(process)
+        stop_process_group(process, grace=WORKER_GRACE)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process_group(process: subprocess.Popen[Any], *, grace: float) -> None:
+    """SIGTERM to a process that leads its own session, SIGKILL after `grace` seconds, then
+    SIGKILL to whatever of its group is left (prefork children that outlived their parent)."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(WORKER_GRACE)
+            process.wait(grace)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     with suppress(ProcessLookupError):
-        # Prefork children that outlived their parent.
         os.killpg(process.pid, signal.SIGKILL)
 
 

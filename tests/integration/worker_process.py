@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from entrypoints.serve import stop_process_group
 from entrypoints.settings import Settings
 
 EXPERIMENTS = Path(sys.executable).with_name("experiments")
@@ -44,27 +43,4 @@ def running_worker(settings: Settings, *, concurrency: int = 2) -> Iterator[subp
             raise RuntimeError("the worker did not start:\n" + "".join(output))
         yield process
     finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
-    deadline = time.monotonic() + 5
-    while _group_alive(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if _group_alive(process.pid):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+        stop_process_group(process, grace=20)

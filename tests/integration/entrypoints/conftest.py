@@ -21,8 +21,16 @@ def seeded_data_dir(data_dir: Path) -> Path:
 
 
 @pytest.fixture
-def settings(clean_database: str, seeded_data_dir: Path) -> Settings:
-    return Settings(database_url=clean_database, data_dir=seeded_data_dir)
+def settings(
+    clean_database: str, redis_url: str, queue_name: str, seeded_data_dir: Path
+) -> Settings:
+    """The service on the test servers, with a queue of its own and the seed tables."""
+    return Settings(
+        database_url=clean_database,
+        redis_url=redis_url,
+        queue_name=queue_name,
+        data_dir=seeded_data_dir,
+    )
 
 
 @pytest.fixture

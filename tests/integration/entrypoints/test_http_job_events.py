@@ -4,7 +4,6 @@ import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,13 +13,6 @@ from litestar.testing import AsyncTestClient
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 from tests.integration.live_server import serving
-
-
-@pytest.fixture
-def settings(clean_database: str, redis_url: str, queue_name: str, data_dir: Path) -> Settings:
-    return Settings(
-        database_url=clean_database, redis_url=redis_url, queue_name=queue_name, data_dir=data_dir
-    )
 
 
 @pytest.fixture

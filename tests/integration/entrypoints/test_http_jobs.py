@@ -7,7 +7,6 @@ import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,14 +19,9 @@ from tests.integration.worker_process import running_worker
 
 
 @pytest.fixture
-def settings(clean_database: str, redis_url: str, queue_name: str, data_dir: Path) -> Settings:
-    return Settings(
-        database_url=clean_database,
-        redis_url=redis_url,
-        queue_name=queue_name,
-        data_dir=data_dir,
-        metric_iterations=200_000,
-    )
+def settings(settings: Settings) -> Settings:
+    """Short runs unless a test asks for more."""
+    return dataclasses.replace(settings, metric_iterations=200_000)
 
 
 @pytest.fixture

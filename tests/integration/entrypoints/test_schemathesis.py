@@ -55,15 +55,7 @@ CHECKS = [
 
 
 @pytest.fixture
-def live_api(
-    clean_database: str, redis_url: str, queue_name: str, seeded_data_dir: Path
-) -> Iterator[str]:
-    settings = Settings(
-        database_url=clean_database,
-        redis_url=redis_url,
-        queue_name=queue_name,
-        data_dir=seeded_data_dir,
-    )
+def live_api(settings: Settings) -> Iterator[str]:
     with serving(create_app(settings)) as base_url:
         yield base_url
 

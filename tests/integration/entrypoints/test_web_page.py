@@ -36,16 +36,8 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def system(
-    clean_database: str, redis_url: str, queue_name: str, seeded_data_dir: Path
-) -> Iterator[str]:
-    settings = Settings(
-        database_url=clean_database,
-        redis_url=redis_url,
-        queue_name=queue_name,
-        data_dir=seeded_data_dir,
-        metric_iterations=5 * 10**6,
-    )
+def system(settings: Settings) -> Iterator[str]:
+    settings = dataclasses.replace(settings, metric_iterations=5 * 10**6)
     with running_worker(settings, concurrency=1), serving(create_app(settings)) as base_url:
         yield base_url
 
@@ -217,8 +209,5 @@ def test_launch_says_so_when_the_queue_is_down(
 
 
 @pytest.fixture
-def settings_for_down(clean_database: str, seeded_data_dir: Path) -> Settings:
-    return dataclasses.replace(
-        Settings(database_url=clean_database, data_dir=seeded_data_dir),
-        redis_url="redis://127.0.0.1:1/0",
-    )
+def settings_for_down(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, redis_url="redis://127.0.0.1:1/0")

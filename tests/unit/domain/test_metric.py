@@ -5,15 +5,7 @@ import random
 import pytest
 
 from domain.metric import PROGRESS_STEPS, MetricStopped, calculate_metric, metric_upper_bound
-
-
-def brief_metric(iterations: int) -> int:
-    """The brief's function, word for word but for the iteration count."""
-    result = 0
-    for i in range(iterations):
-        if random.randint(0, 1):
-            result += i * i
-    return result
+from tests.brief import brief_metric
 
 
 @pytest.mark.parametrize("iterations", [0, 1, 7, 49, 50, 51, 1000, 1003, 10_007])

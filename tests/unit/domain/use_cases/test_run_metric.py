@@ -8,6 +8,7 @@ from domain.job import Job, JobId, JobStatus, NewJob, new_job_id
 from domain.metric import PROGRESS_STEPS, metric_upper_bound
 from domain.use_cases.cancel_job import CancelJob
 from domain.use_cases.run_metric import RunLimits, RunMetric
+from tests.brief import brief_metric
 from tests.fakes import InMemoryJobRepository
 
 ITERATIONS = 10_000
@@ -60,14 +61,6 @@ async def queued_job(jobs: InMemoryJobRepository) -> Job:
         NewJob(id=new_job_id(), metric="calculate_metric", idempotency_key=None), max_active=100
     )
     return job
-
-
-def brief_metric(iterations: int) -> int:
-    result = 0
-    for i in range(iterations):
-        if random.randint(0, 1):
-            result += i * i
-    return result
 
 
 async def test_runs_a_queued_job_to_success_with_its_result(jobs: CountingJobRepository) -> None:
