@@ -55,32 +55,37 @@ def wait_until(check, within: float, what: str):  # type: ignore[no-untyped-def]
     raise AssertionError(f"gave up waiting for {what}")
 
 
-def test_serve_runs_everything_and_leaves_nothing_behind(tmp_path: Path) -> None:
-    port = free_port()
-    state = tmp_path / "state"
+def start_serve(state: Path, port: int) -> subprocess.Popen[str]:
+    """`experiments serve` as a newcomer runs it: no URL set, so embedded servers."""
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "REDIS_URL", "TEST_POSTGRES_URL", "TEST_REDIS_URL"}
     }
     env |= {"DATA_DIR": str(REPO / "data"), "METRIC_ITERATIONS": "300000"}
-    serve = subprocess.Popen(
-        [
-            str(EXPERIMENTS),
-            "serve",
-            "--port",
-            str(port),
-            "--state-dir",
-            str(state),
-            "--concurrency",
-            "1",
-        ],
+    command = ["serve", "--port", str(port), "--state-dir", str(state), "--concurrency", "1"]
+    return subprocess.Popen(
+        [str(EXPERIMENTS), *command],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def stop_with_ctrl_c(serve: subprocess.Popen[str], processes: set[int]) -> str:
+    """Interrupts `serve` as Ctrl-C does; checks that it and `processes` are gone."""
+    serve.send_signal(signal.SIGINT)
+    serve.wait(90)
+    wait_until(lambda: not any(alive(pid) for pid in processes), 15, "no process left")
+    assert serve.returncode == 0
+    return serve.stdout.read() if serve.stdout else ""
+
+
+def test_serve_runs_everything_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    port, state = free_port(), tmp_path / "state"
     base = f"http://127.0.0.1:{port}"
+    serve = start_serve(state, port)
     try:
         with httpx.Client(base_url=base, timeout=10) as client:
             wait_until(lambda: client.get("/health").status_code == 200, 90, "the API")
@@ -101,13 +106,17 @@ def test_serve_runs_everything_and_leaves_nothing_behind(tmp_path: Path) -> None
         assert alive(postmaster)
         assert len(children) >= 3
 
-        serve.send_signal(signal.SIGINT)
-        serve.wait(60)
+        output = stop_with_ctrl_c(serve, children)
 
-        wait_until(lambda: not any(alive(pid) for pid in children), 15, "no process left")
-        assert serve.returncode == 0
+        assert f"{base}/schema" in output
+        serve = start_serve(state, port)
+        with httpx.Client(base_url=base, timeout=10) as client:
+            wait_until(lambda: client.get("/health").status_code == 200, 90, "the API again")
+            again = client.get(f"/jobs/{job_id}").json()
+        postmaster = int((state / "postgres" / "postmaster.pid").read_text().split()[0])
+        stop_with_ctrl_c(serve, descendants(serve.pid) | {postmaster})
+
+        assert again == job
     finally:
         if serve.poll() is None:
             serve.kill()
-        output = serve.stdout.read() if serve.stdout else ""
-    assert f"{base}/schema" in output

@@ -211,3 +211,16 @@ def test_launch_says_so_when_the_queue_is_down(
 @pytest.fixture
 def settings_for_down(settings: Settings) -> Settings:
     return dataclasses.replace(settings, redis_url="redis://127.0.0.1:1/0")
+
+
+@pytest.mark.parametrize("path", ["/schema", "/schema/swagger"])
+def test_the_api_docs_render_without_any_other_host(page: Page, system: str, path: str) -> None:
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+
+    page.goto(path)
+
+    expect(page.get_by_text("The 100 latest records of a table").first).to_be_visible(
+        timeout=20_000
+    )
+    assert [url for url in requests if not url.startswith((system, "data:", "blob:"))] == []
