@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
@@ -81,8 +82,17 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def queue_name() -> str:
-    return f"experiments-test-{uuid.uuid4().hex[:12]}"
+def queue_name(redis_url: str) -> Iterator[str]:
+    """A queue of the test's own; its list and Celery's bindings for it are deleted after."""
+    name = f"experiments-test-{uuid.uuid4().hex[:12]}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = [*client.scan_iter(f"*{name}*")]
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 @pytest.fixture
