@@ -221,6 +221,8 @@ class ColumnInferrer:
         return self._fits_local(value, family)
 
     def _fits_iso(self, value: str) -> bool:
+        if value[:4] in _EDGE_YEARS:
+            return False
         match = _ISO_RE.fullmatch(value)
         # The pattern bounds months to 01-12 and days to 01-31; check the rest of the calendar
         # only where it can matter: days after the 28th, and years before 1000 (0 is none).
@@ -251,11 +253,18 @@ class ColumnInferrer:
                 return False
             self._has_time = True
         first, second, year = int(match[1]), int(match[2]), int(match[3])
+        if match[3] in _EDGE_YEARS:
+            return False
         if family == _DOTS_FAMILY:
             return _is_real_date(year, second, first)
         self._month_first = self._month_first and _is_real_date(year, first, second)
         self._day_first = self._day_first and _is_real_date(year, second, first)
         return self._month_first or self._day_first
+
+
+_EDGE_YEARS = frozenset({"0001", "9999"})
+"""Years whose values a time zone or rounding can carry past what Python reads back (years 1
+to 9999): such a column stays text rather than fail to load."""
 
 
 def _number_kind(unsigned: str) -> int:

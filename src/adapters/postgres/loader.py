@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -112,9 +113,9 @@ class PostgresTableLoader(TableLoader):
                         try:
                             async with conn.transaction():
                                 return await self._replace(conn, source, file, current, progress)
-                        except MalformedSource as error:
-                            failure = error
-                            await _record_failure(conn, source, seen, error)
+                        except (MalformedSource, *UNSTORABLE) as error:
+                            failure = _as_malformed(source, error)
+                            await _record_failure(conn, source, seen, failure)
             log.warning("Could not load %s: %s", source.file_name, failure.detail)
             raise failure
 
@@ -179,6 +180,18 @@ class PostgresTableLoader(TableLoader):
         assert loaded is not None
         log.info("Loaded %s: %d rows, version %d", source.file_name, staged.rows, loaded.version)
         return loaded
+
+
+UNSTORABLE = (psycopg.DataError, psycopg.errors.ProgramLimitExceeded)
+"""What PostgreSQL (or psycopg reading back) refuses in a file's data: its content's fault,
+not the database's."""
+
+
+def _as_malformed(source: SourceFile, error: Exception) -> MalformedSource:
+    if isinstance(error, MalformedSource):
+        return error
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return MalformedSource(source.file_name, f"PostgreSQL cannot store its data ({reason})")
 
 
 UPSERT_TABLE = """
@@ -381,6 +394,8 @@ class _FileReader:
             raise MalformedSource(self._file_name, "the file is empty; a header row is expected")
         if not any(cell.strip() for cell in row):
             raise MalformedSource(self._file_name, "the header row is blank", line=1)
+        for position, cell in enumerate(row, 1):
+            self._check_cell(cell, line=1, column=f"#{position}")
         self._inferrers = [ColumnInferrer() for _ in row]
         return row
 
@@ -402,33 +417,46 @@ class _FileReader:
             pending.append((self._csv.line_num, row))
             if buffer.tell() >= CHUNK_BYTES:
                 yield self._encode(buffer, pending, names)
+                pending.clear()
         if buffer.tell():
             yield self._encode(buffer, pending, names)
 
     def _encode(
         self, buffer: io.StringIO, pending: list[tuple[int, list[str]]], names: list[str]
     ) -> bytes:
-        """The chunk as UTF-8; bytes that were not UTF-8 are reported with their line and column."""
+        """The chunk as UTF-8. What PostgreSQL cannot store (bytes that were not UTF-8, NUL
+        characters) is reported with its line and column."""
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
         try:
-            return buffer.getvalue().encode()
+            if "\x00" not in text:
+                return text.encode()
         except UnicodeEncodeError:
-            for line, row in pending:
-                for name, cell in zip(names, row, strict=True):
-                    try:
-                        cell.encode()
-                    except UnicodeEncodeError as error:
-                        raw = cell[error.start].encode("utf-8", "surrogateescape")
-                        raise MalformedSource(
-                            self._file_name,
-                            f"not UTF-8 text (byte 0x{raw[0]:02x})",
-                            line=line,
-                            column=name,
-                        ) from None
-            raise
-        finally:
-            buffer.seek(0)
-            buffer.truncate()
-            pending.clear()
+            pass
+        for line, row in pending:
+            for name, cell in zip(names, row, strict=True):
+                self._check_cell(cell, line=line, column=name)
+        raise AssertionError("an unstorable chunk without an unstorable cell")
+
+    def _check_cell(self, cell: str, *, line: int, column: str) -> None:
+        if "\x00" in cell:
+            raise MalformedSource(
+                self._file_name,
+                "contains a NUL character, which PostgreSQL cannot store",
+                line=line,
+                column=column,
+            )
+        try:
+            cell.encode()
+        except UnicodeEncodeError as error:
+            raw = cell[error.start].encode("utf-8", "surrogateescape")
+            raise MalformedSource(
+                self._file_name,
+                f"not UTF-8 text (byte 0x{raw[0]:02x})",
+                line=line,
+                column=column,
+            ) from None
 
     def inferred(self) -> list[InferredColumn]:
         return [inferrer.result() for inferrer in self._inferrers]

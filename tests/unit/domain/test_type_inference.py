@@ -245,7 +245,7 @@ def test_decimals_far_beyond_everyday_sizes_are_text_to_stay_clear_of_postgres_l
     [
         (["2018-01-18", "2018-12-31"], ISO_DATE),
         (["2016-02-29", "2000-02-29"], ISO_DATE),
-        (["0001-01-01", "9999-12-31"], ISO_DATE),
+        (["0002-01-01", "9998-12-31"], ISO_DATE),
         (["2018-01-18 10:00:24"], ISO_TIMESTAMP),
         (["2018-01-18 10:00"], ISO_TIMESTAMP),
         (["2018-01-18T10:00:24.123456"], ISO_TIMESTAMP),
@@ -634,3 +634,16 @@ def test_the_user_column_is_the_one_named_user_id_whatever_its_type(
     columns: list[Column], expected: str | None
 ) -> None:
     assert pick_user_column(columns) == expected
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["9999-12-31 23:59:59.9999999", "2024-01-01"],
+        ["0001-01-01T00:00:00+01:00"],
+        ["12/31/9999"],
+        ["01.01.0001"],
+    ],
+)
+def test_values_in_the_first_or_last_year_leave_a_column_text(values: list[str]) -> None:
+    assert infer_column(values).type is ColumnType.TEXT
