@@ -56,7 +56,12 @@ def lower_bound(from_date: dt.date | dt.datetime, column_type: ColumnType) -> dt
     if column_type is ColumnType.TIMESTAMPTZ:
         return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
     if moment.tzinfo:
-        return moment.astimezone(dt.UTC).replace(tzinfo=None)
+        try:
+            return moment.astimezone(dt.UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise InvalidParameter(
+                "from_date", f"{from_date.isoformat()} is out of the range of dates."
+            ) from None
     return moment
 
 

@@ -23,7 +23,12 @@ class PostgresLogReader(LogReader):
             async with database_errors(), self._pool.connection() as conn:
                 cur = await conn.execute(statement, params)
                 records = await cur.fetchall()
-        except (errors.UndefinedTable, errors.UndefinedColumn) as error:
+        except (
+            errors.UndefinedTable,
+            errors.UndefinedColumn,
+            errors.UndefinedFunction,
+            errors.DatatypeMismatch,
+        ) as error:
             raise TableChanged(str(table.name)) from error
         names = [column.name for column in table.columns]
         page = records[: query.limit]
@@ -37,37 +42,48 @@ class PostgresLogReader(LogReader):
 
 
 def logs_query(table: TableInfo, query: LogQuery) -> tuple[sql.Composed, list[object]]:
+    """The page's query: one index range scan in the index's own order.
+
+    After a cursor with a date, the older dated rows and the undated ones (which come last)
+    are two limited scans joined by UNION ALL: with an OR between them neither could seek.
+    """
     row_key = sql.Identifier(ROW_KEY)
     date = sql.Identifier(table.date_column) if table.date_column is not None else None
-    conditions: list[sql.Composable] = []
+    filters: list[sql.Composable] = []
     params: list[object] = []
     if query.from_date is not None and date is not None:
-        conditions.append(sql.SQL("{} >= %s").format(date))
+        filters.append(sql.SQL("{} >= %s").format(date))
         params.append(query.from_date)
     if query.user_id is not None and table.user_column is not None:
-        conditions.append(sql.SQL("{}::text = %s").format(sql.Identifier(table.user_column)))
+        filters.append(sql.SQL("{}::text = %s").format(sql.Identifier(table.user_column)))
         params.append(query.user_id)
-    if query.after is not None:
-        if date is None:
-            conditions.append(sql.SQL("{} < %s").format(row_key))
-            params.append(query.after.row)
-        elif query.after.date is None:
-            conditions.append(sql.SQL("{} IS NULL AND {} < %s").format(date, row_key))
-            params.append(query.after.row)
-        else:
-            conditions.append(
-                sql.SQL("(({}, {}) < (%s, %s) OR {} IS NULL)").format(date, row_key, date)
-            )
-            params.extend([query.after.date, query.after.row])
     order = sql.SQL("{} DESC").format(row_key)
     if date is not None:
         order = sql.SQL("{} DESC NULLS LAST, {}").format(date, order)
-    statement = sql.SQL("SELECT {}, {} FROM {} {} ORDER BY {} LIMIT %s").format(
-        row_key,
-        sql.SQL(", ").join(sql.Identifier(column.name) for column in table.columns),
-        sql.Identifier(DATA_SCHEMA, str(table.name)),
-        sql.SQL("WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL(""),
-        order,
+    columns = sql.SQL(", ").join(
+        [row_key, *(sql.Identifier(column.name) for column in table.columns)]
     )
-    params.append(query.limit + 1)
-    return statement, params
+    source = sql.Identifier(DATA_SCHEMA, str(table.name))
+    limit = query.limit + 1
+
+    def page(*conditions: sql.Composable) -> sql.Composed:
+        where = [*filters, *conditions]
+        return sql.SQL("SELECT {} FROM {} {} ORDER BY {} LIMIT %s").format(
+            columns,
+            source,
+            sql.SQL("WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL(""),
+            order,
+        )
+
+    after = query.after
+    if after is None:
+        return page(), [*params, limit]
+    if date is None:
+        return page(sql.SQL("{} < %s").format(row_key)), [*params, after.row, limit]
+    if after.date is None:
+        condition = sql.SQL("{} IS NULL AND {} < %s").format(date, row_key)
+        return page(condition), [*params, after.row, limit]
+    older = page(sql.SQL("({}, {}) < (%s, %s)").format(date, row_key))
+    undated = page(sql.SQL("{} IS NULL").format(date))
+    statement = sql.SQL("({}) UNION ALL ({}) ORDER BY {} LIMIT %s").format(older, undated, order)
+    return statement, [*params, after.date, after.row, limit, *params, limit, limit]

@@ -167,6 +167,8 @@ async def test_unknown_table_is_a_404_listing_the_known_ones(client: AsyncTestCl
         ({}, "table_name"),
         ({"table_name": "df_sales", "from_date": "last week"}, "from_date"),
         ({"table_name": "df_sales", "from_date": "2023-02-30"}, "from_date"),
+        ({"table_name": "df_sales", "from_date": "0001-01-01T00:00+05:00"}, "from_date"),
+        ({"table_name": "df_sales", "from_date": "9999-12-31T23:00-05:00"}, "from_date"),
         ({"table_name": "df_sales", "cursor": "nope"}, "cursor"),
         ({"table_name": "df_sales", "user_id": "a\x00b"}, "user_id"),
         ({"table_name": "../../etc/passwd"}, "table_name"),
