@@ -313,7 +313,11 @@ class InMemoryJobRepository(JobRepository):
         job = self.jobs.get(job_id)
         if job is not None and job.status is JobStatus.QUEUED:
             self.jobs[job_id] = replace(
-                job, status=JobStatus.FAILED, error=error, finished_at=self._clock()
+                job,
+                status=JobStatus.FAILED,
+                error=error,
+                finished_at=self._clock(),
+                idempotency_key=None,
             )
 
     async def cancel(self, job_id: JobId) -> Job | None:

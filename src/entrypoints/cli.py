@@ -120,7 +120,11 @@ async def _load(settings: Settings, names: tuple[str, ...]) -> None:
                 task = progress.add_task(name, total=total)
                 async with container() as request:
                     load_table = await request.get(LoadTable)
-                    table = await load_table(name, progress=partial(progress.advance, task))
+                    table = await load_table(
+                        name,
+                        progress=partial(progress.advance, task),
+                        keep_serving_on_failure=False,
+                    )
                 progress.update(task, completed=total or 0)
                 progress.console.print(
                     f"{table.name}: {table.row_count:,} rows, version {table.version}"

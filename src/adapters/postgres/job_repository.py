@@ -94,7 +94,7 @@ WHERE status = 'running' AND started_at < clock_timestamp() - make_interval(secs
 """
 FAIL_QUEUED = """
 UPDATE experiments.jobs SET status = 'failed', error = left(%s, 2000),
-    finished_at = clock_timestamp()
+    finished_at = clock_timestamp(), idempotency_key = NULL
 WHERE id = %s AND status = 'queued'
 """
 CANCEL = sql.SQL("""

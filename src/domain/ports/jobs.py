@@ -60,7 +60,8 @@ class JobRepository(Protocol):
         ...
 
     async def fail_queued(self, job_id: JobId, error: str) -> None:
-        """Fails a job still queued (its message could not be sent)."""
+        """Fails a job still queued (its message could not be sent) and frees its idempotency
+        key, so a retry with the same key launches anew."""
         ...
 
     async def cancel(self, job_id: JobId) -> Job | None:

@@ -26,7 +26,7 @@ class LaunchMetric:
       A job running for longer than any run can last is failed as lost first, so dead
       workers cannot hold the slots forever.
     - When the broker cannot take the job, it is marked failed, never left queued, and the
-      launch answers 503.
+      launch answers 503; a retry with the same `Idempotency-Key` launches anew.
     """
 
     def __init__(self, jobs: JobRepository, queue: TaskQueue, limits: LaunchLimits) -> None:

@@ -10,7 +10,8 @@ class LoadTable:
 
     - A table is loaded the first time it is asked for; the loader makes that happen once.
     - A CSV file whose size or modification time changed since its load is reloaded.
-    - When a reload fails, the previously loaded version keeps being served.
+    - When a reload fails, the previously loaded version keeps being served (unless the caller
+      asks to hear about the failure, as an eager load does).
     - A table whose CSV file was removed keeps being served from the database.
     - An unknown name is reported with the list of known tables.
     """
@@ -21,7 +22,11 @@ class LoadTable:
         self._loader = loader
 
     async def __call__(
-        self, table_name: str, *, progress: ProgressCallback | None = None
+        self,
+        table_name: str,
+        *,
+        progress: ProgressCallback | None = None,
+        keep_serving_on_failure: bool = True,
     ) -> TableInfo:
         name = TableName(table_name)
         source = await self._sources.find(name)
@@ -35,7 +40,7 @@ class LoadTable:
         try:
             return await self._loader.load(source, progress=progress)
         except MalformedSource:
-            if loaded is None:
+            if loaded is None or not keep_serving_on_failure:
                 raise
             return loaded
 

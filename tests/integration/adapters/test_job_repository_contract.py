@@ -137,14 +137,17 @@ async def test_fail_lost_fails_only_runs_older_than_the_limit(jobs: JobRepositor
     assert (await jobs.get(queued.id)) == queued
 
 
-async def test_fail_queued_leaves_no_job_queued(jobs: JobRepository) -> None:
-    job, _ = await jobs.add(new(), max_active=10)
+async def test_fail_queued_leaves_no_job_queued_and_frees_its_key(jobs: JobRepository) -> None:
+    job, _ = await jobs.add(new("k"), max_active=10)
 
     await jobs.fail_queued(job.id, "broker down")
+    retried, created = await jobs.add(new("k"), max_active=10)
 
     failed = await jobs.get(job.id)
     assert failed is not None
     assert (failed.status, failed.error) == (JobStatus.FAILED, "broker down")
+    assert created
+    assert retried.id != job.id
 
 
 async def test_list_pages_newest_first(jobs: JobRepository) -> None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import random
+import string
 from decimal import Decimal
 from pathlib import Path
 
@@ -150,6 +152,8 @@ async def test_a_touched_but_unchanged_file_is_not_reloaded(
         ("a,b\n1,2\n3,4,5\n", 3, "#3 (no such column)"),
         ('a,b\n1,"unterminated\n', 2, None),
         ("a,b\n1,ok\n2,caf\xe9\n", 3, "b"),
+        ("a,b\n1,x\x00y\n", 2, "b"),
+        ("M\xe9decin,b\n1,2\n", 1, "#1"),
     ],
 )
 async def test_a_malformed_file_keeps_the_previous_version(
@@ -217,3 +221,36 @@ async def test_every_logs_query_is_an_index_scan(pool: AsyncConnectionPool, data
             plan = "\n".join(row[0] for row in await cur.fetchall())
             assert "Index" in plan, plan
             assert "Seq Scan" not in plan, plan
+            if query.after is not None:
+                # The cursor is where the index scan starts, not a filter over what it reads.
+                assert any("Index Cond" in line and "ROW(" in line for line in plan.splitlines())
+
+
+async def test_values_postgres_cannot_store_fail_the_load_not_the_service(
+    pool: AsyncConnectionPool, data_dir: Path
+) -> None:
+    path = data_dir / "t.csv"
+    write(path, "user_id,b\nold,1\n", mtime_ns=1_000_000_000)
+    good = await load(pool, data_dir, "t")
+    # Too big, even compressed, for an entry of the index on the user column.
+    huge = "".join(random.Random(1).choices(string.ascii_letters, k=9000))
+    write(path, f"user_id,b\n{huge},1\n", mtime_ns=2_000_000_000)
+
+    served = await load(pool, data_dir, "t")
+
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT count(*) FROM experiments.load_errors WHERE name = 't'")
+        recorded = await cur.fetchone()
+    assert served == good
+    assert recorded == (1,)
+
+
+async def test_edge_years_stay_text_rather_than_break_reading(
+    pool: AsyncConnectionPool, data_dir: Path
+) -> None:
+    write(data_dir / "t.csv", "when\n9999-12-31 23:59:59.9999999\n2024-01-01 10:00:00\n")
+
+    table = await load(pool, data_dir, "t")
+
+    assert [c.type for c in table.columns] == [ColumnType.TEXT]
+    assert len(await read(pool, table)) == 2

@@ -160,3 +160,19 @@ async def test_a_lost_running_job_does_not_hold_a_slot_forever() -> None:
     assert lost is not None
     assert lost.status is JobStatus.FAILED
     assert fresh.status is JobStatus.QUEUED
+
+
+async def test_a_launch_the_queue_refused_can_be_retried_with_the_same_key() -> None:
+    jobs, queue = InMemoryJobRepository(), InMemoryTaskQueue()
+    launch = LaunchMetric(jobs, queue, LaunchLimits())
+    queue.down = True
+    with pytest.raises(QueueUnavailable):
+        await launch(idempotency_key="report-1")
+    queue.down = False
+
+    retried = await launch(idempotency_key="report-1")
+    again = await launch(idempotency_key="report-1")
+
+    assert retried.status is JobStatus.QUEUED
+    assert again.id == retried.id
+    assert queue.enqueued == [retried.id]

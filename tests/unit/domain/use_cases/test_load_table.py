@@ -117,3 +117,15 @@ async def test_refuses_names_that_cannot_be_a_file_stem(load_table: LoadTable, n
         await load_table(name)
 
     assert raised.value.parameter == "table_name"
+
+
+async def test_an_eager_load_hears_about_a_failed_reload(
+    load_table: LoadTable, sources: InMemoryTableSources, loader: InMemoryTableLoader
+) -> None:
+    sources.put("df_sales", mtime_ns=1)
+    await load_table("df_sales")
+    sources.put("df_sales", mtime_ns=2)
+    loader.broken.add(TableName("df_sales"))
+
+    with pytest.raises(MalformedSource):
+        await load_table("df_sales", keep_serving_on_failure=False)
