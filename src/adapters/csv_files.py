@@ -25,19 +25,11 @@ class FileSystemTableSources(TableSources):
     def __init__(self, data_dir: Path) -> None:
         self._data_dir = data_dir.resolve()
 
-    @property
-    def data_dir(self) -> Path:
-        return self._data_dir
-
     async def find(self, name: TableName) -> SourceFile | None:
         return await asyncio.to_thread(self._find, name)
 
     async def list(self) -> Sequence[SourceFile]:
         return await asyncio.to_thread(self._list)
-
-    def path_of(self, source: SourceFile) -> Path:
-        """The path of a file this class found; safe because its name was checked then."""
-        return self._data_dir / source.file_name
 
     def _find(self, name: TableName) -> SourceFile | None:
         # The exact name first (one stat); any case of the suffix after (a directory scan).
