@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import logging
+import os
 from functools import partial
 from pathlib import Path
 
@@ -20,25 +19,33 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from adapters.synthetic_sales import generate_sales_data
-from domain.errors import DomainError
-from domain.model import TableName
-from domain.ports.tables import TableSources
-from domain.use_cases.load_table import LoadTable
+from domain.shared.errors import DomainError
+from domain.tables.model import TableName
+from domain.tables.ports import TableSources
+from domain.tables.use_cases.load_table import LoadTable
+from entrypoints.config.logging import configure_logging
+from entrypoints.config.settings import Settings, SettingsError
 from entrypoints.di.providers import make_container
-from entrypoints.settings import Settings
 
 console = Console(stderr=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level (sets LOG_LEVEL).")
 def main(verbose: bool) -> None:
     """An asynchronous service for running analytical experiments."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    if verbose:
+        # Through the environment, so that processes started from here log the same.
+        os.environ["LOG_LEVEL"] = "DEBUG"
+    settings()
+
+
+def settings() -> Settings:
+    """The settings from the environment; a wrong value stops the command, naming it."""
+    try:
+        return Settings.from_env()
+    except SettingsError as error:
+        raise click.UsageError(str(error)) from None
 
 
 @main.command()
@@ -83,35 +90,35 @@ def serve(host: str, port: int, state_dir: Path, concurrency: int | None) -> Non
 
 @main.command()
 @click.option("--concurrency", type=click.IntRange(1), help="Processes [default: CPU count].")
-@click.option("--loglevel", default="INFO", show_default=True)
-def worker(concurrency: int | None, loglevel: str) -> None:
+def worker(concurrency: int | None) -> None:
     """Run a Celery worker that computes metric jobs."""
     from entrypoints.worker.app import run_worker
 
-    settings = Settings.from_env()
     if concurrency is not None:
-        settings = dataclasses.replace(settings, worker_concurrency=concurrency)
-    run_worker(settings, loglevel=loglevel)
+        os.environ["WORKER_CONCURRENCY"] = str(concurrency)
+    run_worker(settings())
 
 
 @main.command()
 @click.argument("tables", nargs=-1)
 def load(tables: tuple[str, ...]) -> None:
     """Load CSV tables into PostgreSQL now (every CSV in DATA_DIR when none is named)."""
+    current = settings()
+    configure_logging(current.log.level)
     try:
-        asyncio.run(_load(Settings.from_env(), tables))
+        asyncio.run(_load(current, tables))
     except DomainError as error:
         raise click.ClickException(error.detail) from error
 
 
-async def _load(settings: Settings, names: tuple[str, ...]) -> None:
-    container = make_container(settings)
+async def _load(current: Settings, names: tuple[str, ...]) -> None:
+    container = make_container(current)
     try:
         sources = await container.get(TableSources)
         if not names:
             names = tuple(str(source.table) for source in await sources.list())
             if not names:
-                console.print(f"No CSV files in {settings.data_dir}")
+                console.print(f"No CSV files in {current.data.dir}")
                 return
         with _progress() as progress:
             for name in names:
@@ -177,7 +184,9 @@ def openapi(out_file: Path) -> None:
 )
 def generate_data(sales: int, seed: int, out_dir: Path | None) -> None:
     """Write synthetic, mutually consistent df_sales.csv and df_sales_detail.csv."""
-    out_dir = out_dir or Settings.from_env().data_dir
+    from devtools.synthetic_sales import generate_sales_data
+
+    out_dir = out_dir or settings().data.dir
     out_dir.mkdir(parents=True, exist_ok=True)
     with Progress(
         TextColumn("[bold]sales"),

@@ -15,7 +15,7 @@ from typing import Any
 import uvicorn
 from rich.console import Console
 
-from entrypoints.embedded import embedded_postgres, embedded_redis
+from devtools.embedded import embedded_postgres, embedded_redis
 
 WORKER_GRACE = 75.0
 """Seconds the worker gets to stop before it is killed: longer than its 60 s soft shutdown."""

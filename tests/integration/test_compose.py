@@ -6,7 +6,7 @@ import json
 import re
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import click
@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from entrypoints.cli import main
-from entrypoints.settings import Settings
+from entrypoints.config.settings import variables
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "tests" / "schemas" / "compose-spec.json"
@@ -36,12 +36,14 @@ GO_DURATION_UNIT_SECONDS = {
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    return loaded
 
 
 @pytest.fixture(scope="module")
 def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return compose["services"]
+    services: dict[str, dict[str, Any]] = compose["services"]
+    return services
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +83,7 @@ def _depends_on(service: dict[str, Any]) -> dict[str, Any]:
     dependencies = service.get("depends_on", {})
     if isinstance(dependencies, list):
         return {name: {} for name in dependencies}
-    return dependencies
+    return cast(dict[str, Any], dependencies)
 
 
 def _seconds(duration: str) -> float:
@@ -106,7 +108,7 @@ def test_compose_file_is_valid_under_the_compose_specification(compose: dict[str
     # The schema names its draft as https://json-schema.org/draft-07/schema, a spelling
     # jsonschema's lookup (keyed by http://...#) does not recognise.
     declared = re.sub(r"^https://", "http://", schema["$schema"]).rstrip("#") + "#"
-    validator_class = jsonschema.validators.validator_for({"$schema": declared}, default=None)
+    validator_class = jsonschema.validators.validator_for({"$schema": declared})
     assert validator_class is jsonschema.Draft7Validator
     validator_class.check_schema(schema)
 
@@ -198,7 +200,7 @@ def test_api_and_worker_share_settings_the_service_reads(
     services: dict[str, dict[str, Any]],
 ) -> None:
     # REMAP_SIGTERM is read by Celery (billiard) itself.
-    known = Settings().environ().keys() | {"REMAP_SIGTERM"}
+    known = {*variables(), "REMAP_SIGTERM"}
     environments = {name: services[name]["environment"] for name in APP_SERVICES}
     shared = environments["api"].keys() & environments["worker"].keys()
 

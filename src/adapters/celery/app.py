@@ -12,15 +12,16 @@ RUN_METRIC_TASK = "experiments.run_metric"
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QueueConfig:
     broker_url: str
-    queue: str = "experiments"
-    time_limit: float = 600.0
-    """The worker's own deadline for a run; Celery kills a child that overruns it by a minute."""
+    queue: str
+    kill_after: float
+    """Seconds after which Celery kills a child still running a task: the jobs' hard limit
+    (`JobLimits.kill_after`), past the deadline at which a run stops itself."""
     publish_timeout: float = 2.0
 
 
 def create_celery(config: QueueConfig) -> Celery:
     app = Celery("experiments", broker=config.broker_url, set_as_current=False)
-    hard_limit = config.time_limit + 60
+    hard_limit = config.kill_after
     app.conf.update(
         task_default_queue=config.queue,
         task_serializer="json",

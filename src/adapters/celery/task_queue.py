@@ -6,9 +6,9 @@ import logging
 from celery import Celery
 
 from adapters.celery.app import RUN_METRIC_TASK
-from domain.errors import QueueUnavailable
-from domain.job import JobId
-from domain.ports.jobs import TaskQueue
+from domain.jobs.errors import QueueUnavailable
+from domain.jobs.model import JobId
+from domain.jobs.ports import TaskQueue
 
 log = logging.getLogger(__name__)
 

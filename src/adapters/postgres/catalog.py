@@ -4,19 +4,22 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.errors import database_errors
-from domain.model import (
+from domain.tables.model import (
     Column,
     ColumnType,
     Fingerprint,
     LoadError,
+    SourceFile,
     TableInfo,
     TableName,
 )
-from domain.ports.tables import TableCatalog
+from domain.tables.ports import TableCatalog
 
 SELECT_TABLES = """
 SELECT name, source_file, size_bytes, mtime_ns, sha256, row_count, columns,
@@ -24,6 +27,18 @@ SELECT name, source_file, size_bytes, mtime_ns, sha256, row_count, columns,
 FROM experiments.tables
 """
 SELECT_ERRORS = "SELECT name, size_bytes, mtime_ns, message FROM experiments.load_errors"
+UPSERT_TABLE = """
+INSERT INTO experiments.tables AS t (name, source_file, size_bytes, mtime_ns, sha256,
+    row_count, columns, date_column, user_column, min_date, max_date)
+VALUES (%(name)s, %(source_file)s, %(size)s, %(mtime_ns)s, %(sha256)s, %(row_count)s,
+    %(columns)s, %(date_column)s, %(user_column)s, %(min_date)s, %(max_date)s)
+ON CONFLICT (name) DO UPDATE SET
+    source_file = EXCLUDED.source_file, size_bytes = EXCLUDED.size_bytes,
+    mtime_ns = EXCLUDED.mtime_ns, sha256 = EXCLUDED.sha256, row_count = EXCLUDED.row_count,
+    columns = EXCLUDED.columns, date_column = EXCLUDED.date_column,
+    user_column = EXCLUDED.user_column, min_date = EXCLUDED.min_date,
+    max_date = EXCLUDED.max_date, loaded_at = now(), version = t.version + 1
+"""
 
 
 class PostgresTableCatalog(TableCatalog):
@@ -35,10 +50,7 @@ class PostgresTableCatalog(TableCatalog):
 
     async def get(self, name: TableName) -> TableInfo | None:
         async with database_errors(), self._pool.connection() as conn:
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(SELECT_TABLES + " WHERE name = %s", (str(name),))
-            row = await cur.fetchone()
-        return table_info(row) if row else None
+            return await read_entry(conn, str(name))
 
     async def list(self) -> Sequence[TableInfo]:
         async with database_errors(), self._pool.connection() as conn:
@@ -55,6 +67,55 @@ class PostgresTableCatalog(TableCatalog):
                 )
                 for name, size, mtime_ns, message in await cur.fetchall()
             }
+
+
+async def read_entry(conn: AsyncConnection, name: str) -> TableInfo | None:
+    """The catalog's entry for a table, read on `conn` (inside a load's transaction, say)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(SELECT_TABLES + " WHERE name = %s", (name,))
+        row = await cur.fetchone()
+    return table_info(row) if row else None
+
+
+async def write_entry(
+    conn: AsyncConnection,
+    *,
+    source: SourceFile,
+    fingerprint: Fingerprint,
+    columns: Sequence[Column],
+    row_count: int,
+    date_column: str | None,
+    user_column: str | None,
+    date_range: tuple[str | None, str | None],
+) -> TableInfo:
+    """Records a new version of a table (its version goes up by one); returns the entry."""
+    await conn.execute(
+        UPSERT_TABLE,
+        {
+            "name": source.table.value,
+            "source_file": source.file_name,
+            "size": fingerprint.size,
+            "mtime_ns": fingerprint.mtime_ns,
+            "sha256": fingerprint.sha256,
+            "row_count": row_count,
+            "columns": Jsonb([{"name": c.name, "type": c.type.value} for c in columns]),
+            "date_column": date_column,
+            "user_column": user_column,
+            "min_date": date_range[0],
+            "max_date": date_range[1],
+        },
+    )
+    entry = await read_entry(conn, source.table.value)
+    assert entry is not None
+    return entry
+
+
+async def touch_entry(conn: AsyncConnection, name: str, fingerprint: Fingerprint) -> None:
+    """Records that the table's file has a new size and time but the same content."""
+    await conn.execute(
+        "UPDATE experiments.tables SET size_bytes = %s, mtime_ns = %s WHERE name = %s",
+        (fingerprint.size, fingerprint.mtime_ns, name),
+    )
 
 
 def table_info(row: dict[str, Any]) -> TableInfo:

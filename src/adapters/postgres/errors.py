@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 import psycopg
 import psycopg_pool
 
-from domain.errors import DatabaseUnavailable
+from domain.shared.errors import DatabaseUnavailable
 
 
 @asynccontextmanager

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection, sql
 
-from domain.errors import DatabaseUnavailable
-from domain.job import FeedSignal, Job, JobId, JobStatus
-from domain.ports.jobs import JobFeed
+from adapters.postgres.job_repository import job_from_row
+from domain.jobs.model import FeedSignal, Job, JobId
+from domain.jobs.ports import JobFeed
+from domain.shared.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +92,7 @@ class PostgresJobFeed(JobFeed):
                     self._listening.set()
                     backoff, lost = 0.5, False
                     async for notify in conn.notifies():
-                        self._publish(_job(json.loads(notify.payload)))
+                        self._publish(job_from_row(json.loads(notify.payload)))
             except psycopg.Error as error:
                 if self._listening.is_set():
                     log.warning("Lost the job feed (%s); reconnecting", error)
@@ -112,28 +110,3 @@ class PostgresJobFeed(JobFeed):
         for watcher in self._watchers:
             watcher.missed = True
             watcher.wake.set()
-
-
-def _job(row: dict[str, Any]) -> Job:
-    """A job from the JSON of its row (`row_to_json`), as the trigger sends it."""
-
-    def moment(value: str | None) -> dt.datetime | None:
-        return dt.datetime.fromisoformat(value) if value is not None else None
-
-    created_at = moment(row["created_at"])
-    assert created_at is not None
-    return Job(
-        id=JobId(uuid.UUID(row["id"])),
-        metric=row["metric"],
-        status=JobStatus(row["status"]),
-        progress=float(row["progress"]),
-        result=int(row["result"]) if row["result"] is not None else None,
-        error=row["error"],
-        attempts=row["attempts"],
-        cancel_requested=row["cancel_requested"],
-        idempotency_key=row["idempotency_key"],
-        worker=row["worker"],
-        created_at=created_at,
-        started_at=moment(row["started_at"]),
-        finished_at=moment(row["finished_at"]),
-    )

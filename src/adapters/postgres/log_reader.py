@@ -4,11 +4,11 @@ from psycopg import errors, sql
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.errors import database_errors
-from adapters.postgres.loader import ROW_KEY
-from adapters.postgres.pool import DATA_SCHEMA
-from domain.errors import TableChanged
-from domain.model import LogCursor, LogPage, LogQuery, TableInfo
-from domain.ports.tables import LogReader
+from adapters.postgres.schema import DATA_SCHEMA, ROW_KEY
+from domain.tables.errors import TableChanged
+from domain.tables.logs import LogCursor, LogPage, LogQuery
+from domain.tables.model import TableInfo
+from domain.tables.ports import LogReader
 
 
 class PostgresLogReader(LogReader):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from domain.ports.tables import DatabaseProbe
+from domain.health.ports import DatabaseProbe
 
 
 class PostgresDatabaseProbe(DatabaseProbe):

@@ -11,6 +11,7 @@ from dishka import (
     AsyncContainer,
     Provider,
     Scope,
+    decorate,
     from_context,
     make_async_container,
     provide,
@@ -20,51 +21,58 @@ from psycopg_pool import AsyncConnectionPool
 
 from adapters.celery.app import QueueConfig, create_celery
 from adapters.celery.task_queue import CeleryTaskQueue
-from adapters.csv_files import FileSystemTableSources
+from adapters.csv.sources import FileSystemTableSources
+from adapters.logging.jobs import LoggedJobRepository
 from adapters.postgres.catalog import PostgresTableCatalog
 from adapters.postgres.job_feed import PostgresJobFeed
 from adapters.postgres.job_repository import PostgresJobRepository
-from adapters.postgres.loader import PostgresTableLoader
+from adapters.postgres.loading.loader import PostgresTableLoader
 from adapters.postgres.log_reader import PostgresLogReader
-from adapters.postgres.pool import create_pool, ensure_schema
+from adapters.postgres.migrations import migrate
+from adapters.postgres.pool import create_pool
 from adapters.postgres.probe import PostgresDatabaseProbe
-from domain.ports.jobs import JobFeed, JobRepository, TaskQueue
-from domain.ports.tables import DatabaseProbe, LogReader, TableCatalog, TableLoader, TableSources
-from domain.use_cases.cancel_job import CancelJob
-from domain.use_cases.check_health import CheckHealth
-from domain.use_cases.fetch_logs import FetchLogs
-from domain.use_cases.get_job_result import GetJobResult
-from domain.use_cases.launch_metric import LaunchLimits, LaunchMetric
-from domain.use_cases.list_jobs import ListJobs
-from domain.use_cases.list_tables import ListTables
-from domain.use_cases.load_table import LoadTable
-from domain.use_cases.run_metric import RunLimits, RunMetric
-from domain.use_cases.watch_jobs import WatchJobs
-from entrypoints.settings import Settings
+from adapters.system_clock import SystemClock
+from domain.health.ports import DatabaseProbe
+from domain.health.use_cases.check_health import CheckHealth
+from domain.jobs.limits import JobLimits
+from domain.jobs.ports import JobFeed, JobRepository, TaskQueue
+from domain.jobs.use_cases.cancel_job import CancelJob
+from domain.jobs.use_cases.get_job_result import GetJobResult
+from domain.jobs.use_cases.launch_metric import LaunchMetric
+from domain.jobs.use_cases.list_jobs import ListJobs
+from domain.jobs.use_cases.run_metric import RunMetric
+from domain.jobs.use_cases.watch_jobs import WatchJobs
+from domain.shared.clock import Clock
+from domain.tables.ports import LogReader, TableCatalog, TableLoader, TableSources
+from domain.tables.use_cases.fetch_logs import FetchLogs
+from domain.tables.use_cases.list_tables import ListTables
+from domain.tables.use_cases.load_table import LoadTable
+from entrypoints.config.settings import Settings
 
 
 class SettingsProvider(Provider):
     settings = from_context(provides=Settings, scope=Scope.APP)
 
+    @provide(scope=Scope.APP)
+    def clock(self) -> Clock:
+        return SystemClock()
+
 
 class PostgresProvider(Provider):
     @provide(scope=Scope.APP)
     async def pool(self, settings: Settings) -> AsyncIterator[AsyncConnectionPool]:
-        pool = create_pool(
-            settings.database_url,
-            max_size=settings.database_pool_size,
-            timeout=settings.database_timeout,
-        )
+        database = settings.database
+        pool = create_pool(database.url, max_size=database.pool_size, timeout=database.timeout)
         await pool.open()
         try:
-            await ensure_schema(pool)
+            await migrate(pool)
             yield pool
         finally:
             await pool.close()
 
     @provide(scope=Scope.APP)
     def loader(self, pool: AsyncConnectionPool, settings: Settings) -> TableLoader:
-        return PostgresTableLoader(pool, settings.data_dir)
+        return PostgresTableLoader(pool, settings.data.dir)
 
     @provide(scope=Scope.APP)
     def probe(self, pool: AsyncConnectionPool) -> DatabaseProbe:
@@ -77,52 +85,46 @@ class PostgresProvider(Provider):
 class FilesProvider(Provider):
     @provide(scope=Scope.APP)
     def sources(self, settings: Settings) -> TableSources:
-        return FileSystemTableSources(settings.data_dir)
+        return FileSystemTableSources(settings.data.dir)
 
 
 class JobsProvider(Provider):
     jobs = provide(PostgresJobRepository, provides=JobRepository, scope=Scope.APP)
 
+    @decorate
+    def logged_jobs(self, jobs: JobRepository) -> JobRepository:
+        return LoggedJobRepository(jobs)
+
     @provide(scope=Scope.APP)
     async def job_feed(self, settings: Settings) -> AsyncIterator[JobFeed]:
-        feed = PostgresJobFeed(settings.database_url, connect_timeout=settings.database_timeout)
+        feed = PostgresJobFeed(settings.database.url, connect_timeout=settings.database.timeout)
         yield feed
         await feed.close()
 
     @provide(scope=Scope.APP)
-    def celery(self, settings: Settings) -> Celery:
-        return create_celery(
-            QueueConfig(
-                broker_url=settings.redis_url,
-                queue=settings.queue_name,
-                time_limit=settings.job_time_limit,
-            )
-        )
+    def celery(self, settings: Settings, limits: JobLimits) -> Celery:
+        return create_celery(queue_config(settings, limits))
 
     @provide(scope=Scope.APP)
     def task_queue(self, app: Celery) -> TaskQueue:
         return CeleryTaskQueue(app)
 
     @provide(scope=Scope.APP)
-    def launch_limits(self, settings: Settings) -> LaunchLimits:
-        return LaunchLimits(
-            max_active_jobs=settings.max_active_jobs,
-            # The worker's hard limit is a minute past the time limit; another minute of slack.
-            lost_after=settings.job_time_limit + 120,
-        )
-
-    @provide(scope=Scope.APP)
-    def run_limits(self, settings: Settings) -> RunLimits:
-        return RunLimits(
-            iterations=settings.metric_iterations,
-            max_attempts=settings.job_max_attempts,
-            time_limit=settings.job_time_limit,
-        )
+    def limits(self, settings: Settings) -> JobLimits:
+        return job_limits(settings)
 
     @provide(scope=Scope.REQUEST)
-    def run_metric(self, jobs: JobRepository, limits: RunLimits) -> RunMetric:
+    def run_metric(
+        self, jobs: JobRepository, limits: JobLimits, clock: Clock, settings: Settings
+    ) -> RunMetric:
         # Names the process, so an operator (or a fault test) can find a job's worker.
-        return RunMetric(jobs, limits, worker=f"{socket.gethostname()}:{os.getpid()}")
+        return RunMetric(
+            jobs,
+            limits,
+            clock,
+            worker=f"{socket.gethostname()}:{os.getpid()}",
+            iterations=settings.jobs.metric_iterations,
+        )
 
 
 class UseCasesProvider(Provider):
@@ -137,6 +139,19 @@ class UseCasesProvider(Provider):
         ListJobs,
         CancelJob,
         WatchJobs,
+    )
+
+
+def job_limits(settings: Settings) -> JobLimits:
+    jobs = settings.jobs
+    return JobLimits(
+        max_active=jobs.max_active, max_attempts=jobs.max_attempts, time_limit=jobs.time_limit
+    )
+
+
+def queue_config(settings: Settings, limits: JobLimits) -> QueueConfig:
+    return QueueConfig(
+        broker_url=settings.broker.url, queue=settings.broker.queue, kill_after=limits.kill_after
     )
 
 

@@ -16,6 +16,8 @@ from litestar.openapi.spec import Tag
 from litestar.serialization import encode_json
 from litestar.static_files import create_static_files_router
 
+from entrypoints.config.logging import configure_logging
+from entrypoints.config.settings import Settings
 from entrypoints.di.providers import make_container
 from entrypoints.http.controllers.health import HealthController
 from entrypoints.http.controllers.jobs import JobsController, LaunchController
@@ -23,7 +25,6 @@ from entrypoints.http.controllers.logs import LogsController
 from entrypoints.http.controllers.page import STATIC_DIR, index
 from entrypoints.http.controllers.tables import TablesController
 from entrypoints.http.errors import EXCEPTION_HANDLERS
-from entrypoints.settings import Settings
 
 VENDOR = "/static/vendor"
 FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>"
@@ -47,7 +48,10 @@ was wrong.
 def create_app(
     settings: Settings | None = None, container: AsyncContainer | None = None
 ) -> Litestar:
-    settings = settings or Settings.from_env()
+    if settings is None:
+        # Called by uvicorn in a process of its own (one per `--workers`): set it up fully.
+        settings = Settings.from_env()
+        configure_logging(settings.log.level)
     container = container or make_container(settings)
 
     @asynccontextmanager
@@ -79,6 +83,8 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[close_container],
         openapi_config=openapi_config(),
+        # Logging is the process's (entrypoints.config.logging), not the framework's.
+        logging_config=None,
     )
     setup_dishka(container, app)
     return app

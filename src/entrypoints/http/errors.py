@@ -24,16 +24,15 @@ from litestar.status_codes import (
 )
 from litestar.types import ExceptionHandlersMap
 
-from domain.errors import (
+from domain.shared.errors import (
     Conflict,
     DomainError,
     InvalidInput,
-    MalformedSource,
     NotFound,
     Overloaded,
-    TableNotFound,
     Unavailable,
 )
+from domain.tables.errors import MalformedSource, TableNotFound
 from entrypoints.http.schemas import ProblemDetails
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
-from domain.job import Job, JobsPage, JobStatus
-from domain.log_query import encode_cursor
-from domain.model import Column, LoadState, LogPage, TableStatus
+from domain.jobs.model import Job, JobsPage, JobStatus
+from domain.tables.logs import PAGE_SIZE, LogPage, encode_cursor
+from domain.tables.model import Column, LoadState, TableStatus
 
 
 class ColumnSchema(Struct, frozen=True):
@@ -44,7 +44,7 @@ class LogsResponse(Struct, frozen=True):
             "timestamps as ISO 8601 strings, blank cells as null"
         ),
     ]
-    count: Annotated[int, Meta(description="Number of rows in this page (at most 100)")]
+    count: Annotated[int, Meta(description=f"Number of rows in this page (at most {PAGE_SIZE})")]
     has_more: Annotated[bool, Meta(description="Whether older matching records exist")]
     next_cursor: Annotated[
         str | None,

@@ -15,11 +15,12 @@ from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 from dishka import AsyncContainer
 
-from adapters.celery.app import RUN_METRIC_TASK, QueueConfig, create_celery
-from domain.errors import Unavailable
-from domain.use_cases.run_metric import RunMetric
-from entrypoints.di.providers import make_container
-from entrypoints.settings import Settings
+from adapters.celery.app import RUN_METRIC_TASK, create_celery
+from domain.jobs.use_cases.run_metric import RunMetric
+from domain.shared.errors import Unavailable
+from entrypoints.config.logging import configure_logging
+from entrypoints.config.settings import Settings
+from entrypoints.di.providers import job_limits, make_container, queue_config
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ class _ProcessRuntime:
         async with self.container() as request:
             run_metric = await request.get(RunMetric)
             job = await run_metric(job_id)
-        log.info("Job %s: %s", job_id, job.status if job else "unknown")
+        if job is None:
+            log.info("Job %s: nothing to run", job_id, extra={"job_id": job_id})
 
     def close(self) -> None:
         self.loop.run_until_complete(self.container.close())
@@ -46,13 +48,7 @@ class _ProcessRuntime:
 
 
 def create_worker_app(settings: Settings) -> Celery:
-    app = create_celery(
-        QueueConfig(
-            broker_url=settings.redis_url,
-            queue=settings.queue_name,
-            time_limit=settings.job_time_limit,
-        )
-    )
+    app = create_celery(queue_config(settings, job_limits(settings)))
     runtime: _ProcessRuntime | None = None
 
     def process_runtime() -> _ProcessRuntime:
@@ -63,6 +59,7 @@ def create_worker_app(settings: Settings) -> Celery:
 
     @worker_process_init.connect(weak=False)
     def start_process(**_: Any) -> None:
+        configure_logging(settings.log.level)
         process_runtime()
 
     @worker_process_shutdown.connect(weak=False)
@@ -88,15 +85,16 @@ def create_worker_app(settings: Settings) -> Celery:
     return app
 
 
-def run_worker(settings: Settings, *, loglevel: str = "INFO") -> None:
+def run_worker(settings: Settings) -> None:
+    configure_logging(settings.log.level)
     app = create_worker_app(settings)
     app.worker_main(
         [
             "worker",
-            f"--loglevel={loglevel}",
+            f"--loglevel={settings.log.level.upper()}",
             "--pool=prefork",
-            f"--concurrency={settings.worker_concurrency}",
-            f"--queues={settings.queue_name}",
+            f"--concurrency={settings.worker.concurrency}",
+            f"--queues={settings.broker.queue}",
             "--hostname=experiments-%i@%h",
             "--without-gossip",
             "--without-mingle",

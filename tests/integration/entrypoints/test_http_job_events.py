@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,9 +9,10 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
+from entrypoints.config.settings import Settings
 from entrypoints.http.app import create_app
-from entrypoints.settings import Settings
-from tests.integration.live_server import serving
+from tests.support.live_server import serving
+from tests.support.service_app import settings_with
 
 
 @pytest.fixture
@@ -83,9 +83,11 @@ async def test_many_watchers_share_one_listening_connection(
     assert {data["job_id"] for _, data in seen} == {job_id}
 
 
-async def test_the_event_stream_is_503_when_postgres_does_not_answer(settings: Settings) -> None:
-    down = dataclasses.replace(
-        settings, database_url="postgresql://postgres@127.0.0.1:1/none", database_timeout=1
+async def test_the_event_stream_is_503_when_postgres_does_not_answer(
+    service_env: dict[str, str],
+) -> None:
+    down = settings_with(
+        service_env, DATABASE_URL="postgresql://postgres@127.0.0.1:1/none", DATABASE_TIMEOUT=1
     )
     async with AsyncTestClient(app=create_app(down)) as client:
         response = await client.get("/jobs/events")

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import os
 import signal
 import time
@@ -10,33 +8,37 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from domain.metric import metric_upper_bound
+from entrypoints.config.settings import Settings
 from entrypoints.http.app import create_app
-from entrypoints.settings import Settings
-from tests.integration.worker_process import running_worker
+from tests.support.brief import metric_upper_bound
+from tests.support.polling import eventually
+from tests.support.service_app import settings_with
+from tests.support.worker_process import running_worker
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
+def service_env(service_env: dict[str, str]) -> dict[str, str]:
     """Short runs unless a test asks for more."""
-    return dataclasses.replace(settings, metric_iterations=200_000)
+    return {**service_env, "METRIC_ITERATIONS": "200000"}
 
 
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=create_app(settings)) as client:
         yield client
 
 
 @pytest.fixture
-def worker(settings: Settings) -> Iterator[Callable[..., Any]]:
-    """Starts a real worker process on demand, with settings changed as a test asks."""
+def worker(service_env: dict[str, str]) -> Iterator[Callable[..., Any]]:
+    """Starts a real worker process on demand, with variables changed as a test asks."""
     stack: list[Any] = []
 
-    def start(concurrency: int = 2, **changes: Any) -> Any:
-        context = running_worker(dataclasses.replace(settings, **changes), concurrency=concurrency)
+    def start(concurrency: int = 2, **variables: Any) -> Any:
+        env = {**service_env, **{name: str(value) for name, value in variables.items()}}
+        context = running_worker(env, concurrency=concurrency)
         stack.append(context)
         return context.__enter__()
 
@@ -45,25 +47,24 @@ def worker(settings: Settings) -> Iterator[Callable[..., Any]]:
         context.__exit__(None, None, None)
 
 
-async def launch(client: AsyncTestClient, **headers: str) -> str:
+async def launch(client: AsyncTestClient[Litestar], **headers: str) -> str:
     response = await client.post("/launch", headers=headers)
     assert response.status_code == 202, response.text
-    return response.json()["job_id"]
+    job_id: str = response.json()["job_id"]
+    return job_id
 
 
 async def wait_for(
-    client: AsyncTestClient,
+    client: AsyncTestClient[Litestar],
     job_id: str,
     until: Callable[[dict[str, Any]], bool],
     within: float = 60,
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + within
-    while True:
-        job = (await client.get("/get_result", params={"job_id": job_id})).json()
-        if until(job):
-            return job
-        assert time.monotonic() < deadline, f"gave up waiting; the job is {job}"
-        await asyncio.sleep(0.05)
+    async def job_when_ready() -> dict[str, Any] | None:
+        job: dict[str, Any] = (await client.get("/get_result", params={"job_id": job_id})).json()
+        return job if until(job) else None
+
+    return await eventually(job_when_ready, within=within, what=f"job {job_id}")
 
 
 def finished(job: dict[str, Any]) -> bool:
@@ -71,9 +72,9 @@ def finished(job: dict[str, Any]) -> bool:
 
 
 async def test_a_launched_job_runs_on_a_worker_to_an_exact_result(
-    client: AsyncTestClient, worker: Callable[..., Any]
+    client: AsyncTestClient[Litestar], worker: Callable[..., Any]
 ) -> None:
-    worker(metric_iterations=10**7)
+    worker(METRIC_ITERATIONS=10**7)
     response = await client.post("/launch")
 
     assert response.status_code == 202
@@ -93,9 +94,9 @@ async def test_a_launched_job_runs_on_a_worker_to_an_exact_result(
 
 
 async def test_progress_is_reported_while_a_job_runs(
-    client: AsyncTestClient, worker: Callable[..., Any]
+    client: AsyncTestClient[Litestar], worker: Callable[..., Any]
 ) -> None:
-    worker(metric_iterations=4 * 10**6)
+    worker(METRIC_ITERATIONS=4 * 10**6)
     job_id = await launch(client)
 
     running = await wait_for(client, job_id, lambda j: finished(j) or 0 < j["progress"] < 1)
@@ -106,9 +107,9 @@ async def test_progress_is_reported_while_a_job_runs(
 
 
 async def test_a_job_over_its_time_limit_fails(
-    client: AsyncTestClient, worker: Callable[..., Any]
+    client: AsyncTestClient[Litestar], worker: Callable[..., Any]
 ) -> None:
-    worker(metric_iterations=10**8, job_time_limit=0.5)
+    worker(METRIC_ITERATIONS=10**8, JOB_TIME_LIMIT=0.5)
     job_id = await launch(client)
 
     job = await wait_for(client, job_id, finished)
@@ -119,9 +120,9 @@ async def test_a_job_over_its_time_limit_fails(
 
 
 async def test_a_running_job_stops_when_cancelled(
-    client: AsyncTestClient, worker: Callable[..., Any]
+    client: AsyncTestClient[Litestar], worker: Callable[..., Any]
 ) -> None:
-    worker(metric_iterations=10**8)
+    worker(METRIC_ITERATIONS=10**8)
     job_id = await launch(client)
     await wait_for(client, job_id, lambda j: j["status"] == "running")
 
@@ -135,7 +136,7 @@ async def test_a_running_job_stops_when_cancelled(
 
 
 async def test_a_queued_job_cancelled_never_runs(
-    client: AsyncTestClient, worker: Callable[..., Any]
+    client: AsyncTestClient[Litestar], worker: Callable[..., Any]
 ) -> None:
     job_id = await launch(client)
 
@@ -152,7 +153,7 @@ async def test_a_queued_job_cancelled_never_runs(
 
 
 async def test_a_finished_job_cannot_be_cancelled(
-    client: AsyncTestClient, worker: Callable[..., Any]
+    client: AsyncTestClient[Litestar], worker: Callable[..., Any]
 ) -> None:
     worker()
     job_id = await launch(client)
@@ -165,9 +166,9 @@ async def test_a_finished_job_cannot_be_cancelled(
 
 
 async def test_a_killed_worker_child_loses_nothing(
-    client: AsyncTestClient, worker: Callable[..., Any]
+    client: AsyncTestClient[Litestar], worker: Callable[..., Any]
 ) -> None:
-    worker(metric_iterations=15 * 10**6, concurrency=1)
+    worker(METRIC_ITERATIONS=15 * 10**6, concurrency=1)
     job_id = await launch(client)
     running = await wait_for(client, job_id, lambda j: finished(j) or j["progress"] > 0)
     assert running["status"] == "running", running
@@ -182,7 +183,9 @@ async def test_a_killed_worker_child_loses_nothing(
     assert 0 <= int(job["result"]) <= metric_upper_bound(15 * 10**6)
 
 
-async def test_the_same_idempotency_key_returns_the_same_job(client: AsyncTestClient) -> None:
+async def test_the_same_idempotency_key_returns_the_same_job(
+    client: AsyncTestClient[Litestar],
+) -> None:
     first = await launch(client, **{"Idempotency-Key": "report-2024-06"})
     second = await launch(client, **{"Idempotency-Key": "report-2024-06"})
     third = await launch(client)
@@ -192,8 +195,10 @@ async def test_the_same_idempotency_key_returns_the_same_job(client: AsyncTestCl
     assert len(jobs) == 2
 
 
-async def test_launching_past_the_cap_is_a_429_creating_nothing(settings: Settings) -> None:
-    capped = dataclasses.replace(settings, max_active_jobs=2)
+async def test_launching_past_the_cap_is_a_429_creating_nothing(
+    service_env: dict[str, str],
+) -> None:
+    capped = settings_with(service_env, MAX_ACTIVE_JOBS=2)
     async with AsyncTestClient(app=create_app(capped)) as client:
         await launch(client)
         await launch(client)
@@ -208,9 +213,9 @@ async def test_launching_past_the_cap_is_a_429_creating_nothing(settings: Settin
 
 
 async def test_an_unreachable_broker_is_a_503_and_leaves_no_job_queued(
-    settings: Settings,
+    service_env: dict[str, str],
 ) -> None:
-    broken = dataclasses.replace(settings, redis_url="redis://127.0.0.1:1/0")
+    broken = settings_with(service_env, REDIS_URL="redis://127.0.0.1:1/0")
     async with AsyncTestClient(app=create_app(broken)) as client:
         started = time.monotonic()
         response = await client.post("/launch")
@@ -224,7 +229,9 @@ async def test_an_unreachable_broker_is_a_503_and_leaves_no_job_queued(
     assert "queued" in jobs[0]["error"]
 
 
-async def test_unknown_job_is_404_and_malformed_id_is_400(client: AsyncTestClient) -> None:
+async def test_unknown_job_is_404_and_malformed_id_is_400(
+    client: AsyncTestClient[Litestar],
+) -> None:
     unknown = await client.get("/get_result", params={"job_id": str(uuid.uuid4())})
     malformed = await client.get("/get_result", params={"job_id": "42; DROP TABLE jobs"})
     missing = await client.get("/get_result")
@@ -238,7 +245,7 @@ async def test_unknown_job_is_404_and_malformed_id_is_400(client: AsyncTestClien
     assert missing.json()["parameter"] == "job_id"
 
 
-async def test_jobs_are_listed_newest_first_page_by_page(client: AsyncTestClient) -> None:
+async def test_jobs_are_listed_newest_first_page_by_page(client: AsyncTestClient[Litestar]) -> None:
     launched = [await launch(client) for _ in range(5)]
 
     seen: list[str] = []

@@ -2,17 +2,18 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import dataclasses
 import datetime as dt
 import random
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from entrypoints.config.settings import Settings
 from entrypoints.http.app import create_app
-from entrypoints.settings import Settings
+from tests.support.service_app import settings_with
 
 SALES_TYPES = {"sale_id": int, "count_pizza": int, "count_drink": int, "user_id": str}
 
@@ -46,7 +47,9 @@ def as_csv_text(row: dict[str, object]) -> dict[str, str]:
     return out
 
 
-async def test_returns_the_100_latest_sales(client: AsyncTestClient, seeded_data_dir: Path) -> None:
+async def test_returns_the_100_latest_sales(
+    client: AsyncTestClient[Litestar], seeded_data_dir: Path
+) -> None:
     response = await client.get("/logs", params={"table_name": "df_sales"})
 
     assert response.status_code == 200
@@ -69,7 +72,7 @@ async def test_returns_the_100_latest_sales(client: AsyncTestClient, seeded_data
 
 
 async def test_matches_an_independent_computation_for_random_filters(
-    client: AsyncTestClient, seeded_data_dir: Path
+    client: AsyncTestClient[Litestar], seeded_data_dir: Path
 ) -> None:
     rng = random.Random(7)
     for table, key in (("df_sales", "sale_id"), ("df_sales_detail", "sale_id")):
@@ -100,7 +103,7 @@ async def test_matches_an_independent_computation_for_random_filters(
 
 
 async def test_follows_the_cursor_through_every_record_of_a_user(
-    client: AsyncTestClient, seeded_data_dir: Path
+    client: AsyncTestClient[Litestar], seeded_data_dir: Path
 ) -> None:
     path = seeded_data_dir / "df_sales_detail.csv"
     with path.open(newline="") as file:
@@ -120,7 +123,7 @@ async def test_follows_the_cursor_through_every_record_of_a_user(
 
 
 async def test_serves_a_csv_dropped_into_the_data_folder(
-    client: AsyncTestClient, seeded_data_dir: Path
+    client: AsyncTestClient[Litestar], seeded_data_dir: Path
 ) -> None:
     (seeded_data_dir / "visits.csv").write_text(
         ",user_id,visited at,page\n"
@@ -138,7 +141,9 @@ async def test_serves_a_csv_dropped_into_the_data_folder(
     ]
 
 
-async def test_reloads_a_csv_that_changed(client: AsyncTestClient, seeded_data_dir: Path) -> None:
+async def test_reloads_a_csv_that_changed(
+    client: AsyncTestClient[Litestar], seeded_data_dir: Path
+) -> None:
     path = seeded_data_dir / "t.csv"
     path.write_text("date,v\n2024-01-01,1\n")
     first = (await client.get("/logs", params={"table_name": "t"})).json()
@@ -150,7 +155,9 @@ async def test_reloads_a_csv_that_changed(client: AsyncTestClient, seeded_data_d
     assert [r["v"] for r in second["rows"]] == [2, 1]
 
 
-async def test_unknown_table_is_a_404_listing_the_known_ones(client: AsyncTestClient) -> None:
+async def test_unknown_table_is_a_404_listing_the_known_ones(
+    client: AsyncTestClient[Litestar],
+) -> None:
     response = await client.get("/logs", params={"table_name": "df_users"})
 
     assert response.status_code == 404
@@ -177,7 +184,7 @@ async def test_unknown_table_is_a_404_listing_the_known_ones(client: AsyncTestCl
     ],
 )
 async def test_bad_parameters_are_a_400_naming_the_parameter(
-    client: AsyncTestClient, params: dict[str, str], parameter: str
+    client: AsyncTestClient[Litestar], params: dict[str, str], parameter: str
 ) -> None:
     response = await client.get("/logs", params=params)
 
@@ -203,7 +210,7 @@ async def test_bad_parameters_are_a_400_naming_the_parameter(
     ],
 )
 async def test_injection_and_traversal_strings_are_refused(
-    client: AsyncTestClient, table_name: str
+    client: AsyncTestClient[Litestar], table_name: str
 ) -> None:
     response = await client.get("/logs", params={"table_name": table_name})
 
@@ -212,7 +219,7 @@ async def test_injection_and_traversal_strings_are_refused(
 
 
 async def test_a_symlink_leading_out_of_the_data_folder_is_not_a_table(
-    client: AsyncTestClient, seeded_data_dir: Path, tmp_path: Path
+    client: AsyncTestClient[Litestar], seeded_data_dir: Path, tmp_path: Path
 ) -> None:
     outside = tmp_path / "secret.csv"
     outside.write_text("a\n1\n")
@@ -224,7 +231,7 @@ async def test_a_symlink_leading_out_of_the_data_folder_is_not_a_table(
 
 
 async def test_a_malformed_csv_is_a_422_naming_file_line_and_column(
-    client: AsyncTestClient, seeded_data_dir: Path
+    client: AsyncTestClient[Litestar], seeded_data_dir: Path
 ) -> None:
     (seeded_data_dir / "broken.csv").write_text("date,v\n2024-01-01,1\n2024-01-02\n")
 
@@ -236,7 +243,7 @@ async def test_a_malformed_csv_is_a_422_naming_file_line_and_column(
 
 
 async def test_a_filter_without_its_column_is_a_400(
-    client: AsyncTestClient, seeded_data_dir: Path
+    client: AsyncTestClient[Litestar], seeded_data_dir: Path
 ) -> None:
     (seeded_data_dir / "plain.csv").write_text("a,b\n1,2\n")
 
@@ -247,7 +254,7 @@ async def test_a_filter_without_its_column_is_a_400(
 
 
 async def test_tables_lists_every_table_with_its_state(
-    client: AsyncTestClient, seeded_data_dir: Path
+    client: AsyncTestClient[Litestar], seeded_data_dir: Path
 ) -> None:
     await client.get("/logs", params={"table_name": "df_sales"})
 
@@ -265,9 +272,9 @@ async def test_tables_lists_every_table_with_its_state(
 
 
 async def test_fifty_concurrent_first_requests_succeed_on_a_small_pool(
-    settings: Settings,
+    service_env: dict[str, str],
 ) -> None:
-    small_pool = dataclasses.replace(settings, database_pool_size=3)
+    small_pool = settings_with(service_env, DATABASE_POOL_SIZE=3)
     async with AsyncTestClient(app=create_app(small_pool)) as client:
         responses = await asyncio.gather(
             *(client.get("/logs", params={"table_name": "df_sales_detail"}) for _ in range(50))
@@ -279,7 +286,7 @@ async def test_fifty_concurrent_first_requests_succeed_on_a_small_pool(
     assert tables["df_sales_detail"]["version"] == 1
 
 
-async def test_health_is_ok_when_postgres_answers(client: AsyncTestClient) -> None:
+async def test_health_is_ok_when_postgres_answers(client: AsyncTestClient[Litestar]) -> None:
     response = await client.get("/health")
 
     assert response.status_code == 200
@@ -287,10 +294,12 @@ async def test_health_is_ok_when_postgres_answers(client: AsyncTestClient) -> No
 
 
 async def test_health_is_503_when_postgres_does_not_answer(seeded_data_dir: Path) -> None:
-    settings = Settings(
-        database_url="postgresql://postgres@127.0.0.1:1/none",
-        data_dir=seeded_data_dir,
-        database_timeout=1,
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none",
+            "DATA_DIR": str(seeded_data_dir),
+            "DATABASE_TIMEOUT": "1",
+        }
     )
     async with AsyncTestClient(app=create_app(settings)) as client:
         health = await client.get("/health")
@@ -301,14 +310,16 @@ async def test_health_is_503_when_postgres_does_not_answer(seeded_data_dir: Path
     assert logs.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_unknown_routes_are_problem_json(client: AsyncTestClient) -> None:
+async def test_unknown_routes_are_problem_json(client: AsyncTestClient[Litestar]) -> None:
     response = await client.get("/nope")
 
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_openapi_describes_every_parameter_and_problem(client: AsyncTestClient) -> None:
+async def test_openapi_describes_every_parameter_and_problem(
+    client: AsyncTestClient[Litestar],
+) -> None:
     response = await client.get("/schema/openapi.json")
 
     assert response.status_code == 200
@@ -327,7 +338,7 @@ async def test_openapi_describes_every_parameter_and_problem(client: AsyncTestCl
 
 
 async def test_numeric_values_are_exact_json_numbers(
-    client: AsyncTestClient, seeded_data_dir: Path
+    client: AsyncTestClient[Litestar], seeded_data_dir: Path
 ) -> None:
     (seeded_data_dir / "scores.csv").write_text(
         "date,score,big\n2024-01-01,12.50,123456789012345678.25\n"

@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from entrypoints.http.app import openapi_document
@@ -39,7 +40,9 @@ def test_every_operation_is_described_with_its_errors() -> None:
     assert {tag["name"] for tag in spec["tags"]} == {"logs", "tables", "jobs", "health"}
 
 
-async def test_the_docs_pages_load_nothing_from_other_hosts(client: AsyncTestClient) -> None:
+async def test_the_docs_pages_load_nothing_from_other_hosts(
+    client: AsyncTestClient[Litestar],
+) -> None:
     for page in ("/schema", "/schema/swagger"):
         html = (await client.get(page)).text
         assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)

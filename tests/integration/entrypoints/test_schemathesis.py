@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -29,9 +30,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from entrypoints.config.settings import Settings
 from entrypoints.http.app import create_app
-from entrypoints.settings import Settings
-from tests.integration.live_server import serving
+from tests.support.live_server import serving
 
 EXAMPLES = 150
 SPEC = json.loads((Path(__file__).parents[3] / "docs" / "openapi.json").read_text())
@@ -74,7 +75,7 @@ def test_the_api_keeps_to_its_openapi_document(
         derandomize=True,
         database=None,
     )
-    def check(case: schemathesis.Case) -> None:
+    def check(case: schemathesis.Case[Any]) -> None:
         statuses.append(case.call_and_validate(checks=CHECKS).status_code)
 
     statuses: list[int] = []

@@ -6,12 +6,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
-from entrypoints.embedded import free_port
+from devtools.embedded import free_port
+from tests.support.polling import eventually_sync
+
+T = TypeVar("T")
 
 REPO = Path(__file__).parents[3]
 EXPERIMENTS = Path(sys.executable).with_name("experiments")
@@ -43,16 +47,8 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def wait_until(check, within: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            if result := check():
-                return result
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
+def wait_until(check: Callable[[], T | None], within: float, what: str) -> T:
+    return eventually_sync(check, within=within, what=what, ignoring=(httpx.TransportError,))
 
 
 def start_serve(state: Path, port: int) -> subprocess.Popen[str]:

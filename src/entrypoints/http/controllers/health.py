@@ -3,7 +3,7 @@ from __future__ import annotations
 from dishka.integrations.litestar import FromDishka
 from litestar import Controller, get
 
-from domain.use_cases.check_health import CheckHealth
+from domain.health.use_cases.check_health import CheckHealth
 from entrypoints.http.errors import describe, problem_responses
 from entrypoints.http.schemas import HealthResponse
 

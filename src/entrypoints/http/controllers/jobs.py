@@ -13,12 +13,12 @@ from litestar.params import HeaderParameter, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from domain.job import IDEMPOTENCY_KEY_PATTERN, FeedSignal, Job
-from domain.use_cases.cancel_job import CancelJob
-from domain.use_cases.get_job_result import GetJobResult
-from domain.use_cases.launch_metric import LaunchMetric
-from domain.use_cases.list_jobs import ListJobs
-from domain.use_cases.watch_jobs import WatchJobs
+from domain.jobs.model import IDEMPOTENCY_KEY_PATTERN, FeedSignal, Job
+from domain.jobs.use_cases.cancel_job import CancelJob
+from domain.jobs.use_cases.get_job_result import GetJobResult
+from domain.jobs.use_cases.launch_metric import LaunchMetric
+from domain.jobs.use_cases.list_jobs import MAX_PAGE, ListJobs
+from domain.jobs.use_cases.watch_jobs import WatchJobs
 from entrypoints.http.errors import describe, problem_responses
 from entrypoints.http.schemas import JobResponse, JobsResponse, LaunchResponse
 
@@ -104,7 +104,7 @@ class JobsController(Controller):
         list_jobs: FromDishka[ListJobs],
         limit: Annotated[
             int,
-            Parameter(ge=1, le=100, description="Jobs per page", examples=[Example(value=20)]),
+            Parameter(ge=1, le=MAX_PAGE, description="Jobs per page", examples=[Example(value=20)]),
         ] = 20,
         cursor: Annotated[
             uuid.UUID | None,

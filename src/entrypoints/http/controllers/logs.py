@@ -7,13 +7,10 @@ from litestar import Controller, get
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
-from domain.use_cases.fetch_logs import FetchLogs
+from domain.tables.logs import FROM_DATE_PATTERN, PAGE_SIZE
+from domain.tables.use_cases.fetch_logs import FetchLogs
 from entrypoints.http.errors import describe, problem_responses
 from entrypoints.http.schemas import LogsResponse
-
-FROM_DATE_PATTERN = (
-    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
-)
 
 
 class LogsController(Controller):
@@ -21,7 +18,7 @@ class LogsController(Controller):
     tags = ["logs"]
 
     @get(
-        summary="The 100 latest records of a table",
+        summary=f"The {PAGE_SIZE} latest records of a table",
         operation_id="fetchLogs",
         description=describe(FetchLogs),
         responses=problem_responses(400, 404, 422, 503),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dishka.integrations.litestar import FromDishka
 from litestar import Controller, get
 
-from domain.use_cases.list_tables import ListTables
+from domain.tables.use_cases.list_tables import ListTables
 from entrypoints.http.errors import describe, problem_responses
 from entrypoints.http.schemas import TableResponse, TablesResponse
 

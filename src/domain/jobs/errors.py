@@ -1,0 +1,36 @@
+"""Errors of the jobs context."""
+
+from __future__ import annotations
+
+from domain.shared.errors import Conflict, NotFound, Overloaded, Unavailable
+
+
+class JobNotFound(NotFound):
+    title = "Job not found"
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"There is no job {job_id}.")
+
+
+class JobAlreadyFinished(Conflict):
+    title = "Job already finished"
+
+    def __init__(self, job_id: str, status: str) -> None:
+        super().__init__(f"Job {job_id} has already finished ({status}); it cannot be cancelled.")
+
+
+class QueueUnavailable(Unavailable):
+    title = "Task queue unavailable"
+
+
+class TooManyJobs(Overloaded):
+    """As many jobs as allowed are queued or running: launching is refused, nothing created."""
+
+    title = "Too many jobs"
+    RETRY_AFTER = 10
+
+    def __init__(self, active: int) -> None:
+        super().__init__(
+            f"{active} jobs are queued or running, the most allowed; try again later.",
+            retry_after=self.RETRY_AFTER,
+        )

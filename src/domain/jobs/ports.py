@@ -1,0 +1,59 @@
+"""Ports of the jobs context. The job store is the system of record; the queue only carries ids."""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from domain.jobs.model import FeedSignal, Job, JobId, JobsPage
+
+
+class JobRepository(Protocol):
+    """The job store. It knows no rule of a job's life: it stores what `Job` decides, each
+    change guarded by a compare-and-set."""
+
+    async def add(self, job: Job, *, max_active: int) -> tuple[Job, bool]:
+        """Stores a new job; returns it and True.
+
+        Returns the stored job and False when one has the same idempotency key. Raises
+        TooManyJobs, storing nothing, when `max_active` jobs are already queued or running.
+        """
+        ...
+
+    async def get(self, job_id: JobId) -> Job | None:
+        """Returns the job, or None when there is none with that id."""
+        ...
+
+    async def list(self, *, limit: int, before: JobId | None = None) -> JobsPage:
+        """Returns jobs newest first, starting after `before` when given."""
+        ...
+
+    async def save(self, job: Job, *, expected: Job) -> Job | None:
+        """Stores `job` over `expected` when the stored job is still at `expected.revision`,
+        and returns it with the next revision; returns None, writing nothing, when another
+        change was stored in between (compare-and-set)."""
+        ...
+
+    async def running_since(self, moment: dt.datetime) -> builtins.list[Job]:
+        """Returns the running jobs whose current attempt started before `moment`."""
+        ...
+
+
+class TaskQueue(Protocol):
+    async def enqueue(self, job_id: JobId) -> None:
+        """Sends the job to the workers; raises QueueUnavailable, within seconds, when the
+        broker cannot take it."""
+        ...
+
+
+class JobFeed(Protocol):
+    def changes(self, *, idle_after: float) -> AsyncIterator[Job | FeedSignal]:
+        """Yields each job as it changes, from the moment of the call on.
+
+        Yields SYNC first once subscribed, and again whenever changes may have been missed
+        (the feed lost its source for a while); IDLE after `idle_after` seconds without
+        anything. Raises Unavailable when the feed cannot be set up.
+        """
+        ...

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from domain.jobs.errors import QueueUnavailable
+from domain.jobs.limits import JobLimits
+from domain.jobs.model import Job, check_idempotency_key, new_job_id
+from domain.jobs.ports import JobRepository, TaskQueue
+from domain.jobs.store import fail_lost_jobs, update_job
+from domain.shared.clock import Clock
+
+METRIC_NAME = "calculate_metric"
+
+
+class LaunchMetric:
+    """Queues a run of `calculate_metric` and returns its job at once, without waiting for it.
+
+    - The same `Idempotency-Key` returns the same job and queues nothing new.
+    - When `max_active_jobs` jobs are already queued or running, nothing is created (429).
+      A job running for longer than any run can last is failed as lost first, so dead
+      workers cannot hold the slots forever.
+    - When the broker cannot take the job, it is marked failed, never left queued, and the
+      launch answers 503; a retry with the same `Idempotency-Key` launches anew.
+    """
+
+    def __init__(
+        self, jobs: JobRepository, queue: TaskQueue, limits: JobLimits, clock: Clock
+    ) -> None:
+        self._jobs = jobs
+        self._queue = queue
+        self._limits = limits
+        self._clock = clock
+
+    async def __call__(self, *, idempotency_key: str | None = None) -> Job:
+        key = check_idempotency_key(idempotency_key) if idempotency_key is not None else None
+        await fail_lost_jobs(self._jobs, self._clock, running_for=self._limits.lost_after)
+        job, created = await self._jobs.add(
+            Job.queued(
+                id=new_job_id(), metric=METRIC_NAME, idempotency_key=key, now=self._clock.now()
+            ),
+            max_active=self._limits.max_active,
+        )
+        if not created:
+            return job
+        try:
+            await self._queue.enqueue(job.id)
+        except QueueUnavailable as error:
+            reason, now = error.detail, self._clock.now()
+            await update_job(self._jobs, job, lambda j: j.not_queued(reason=reason, now=now))
+            raise
+        return job

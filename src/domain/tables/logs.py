@@ -1,0 +1,127 @@
+"""Pages of logs: the query a request makes, its filters (dates, users, cursors) and the page."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from domain.shared.errors import InvalidParameter
+from domain.tables.model import ColumnType, TableInfo
+
+PAGE_SIZE = 100
+"""Records in a page of logs: the brief's "100 latest records"."""
+MAX_USER_ID_LENGTH = 256
+FROM_DATE_PATTERN = (
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
+)
+"""What `from_date` accepts: an ISO 8601 date, or date-time with an optional zone."""
+
+
+Row = Mapping[str, object]
+"""One record, keyed by column name; values are plain Python (int, Decimal, date, str, ...)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogCursor:
+    """Where a page of logs stopped: the last row's date and its line in the source file."""
+
+    date: dt.date | dt.datetime | None
+    row: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogQuery:
+    from_date: dt.date | dt.datetime | None = None
+    user_id: str | None = None
+    after: LogCursor | None = None
+    limit: int = PAGE_SIZE
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogPage:
+    table: TableInfo
+    rows: Sequence[Row]
+    next_cursor: LogCursor | None
+
+
+def parse_from_date(text: str) -> dt.date | dt.datetime:
+    """An ISO 8601 date (`2022-03-01`) or date-time (`2022-03-01T12:30`, `...+03:00`, `...Z`)."""
+    if not re.fullmatch(FROM_DATE_PATTERN, text):
+        raise InvalidParameter(
+            "from_date",
+            f"{text!r} is not an ISO 8601 date or date-time; "
+            "use 2022-03-01 or 2022-03-01T12:30:00.",
+        )
+    try:
+        if len(text) == len("2022-03-01"):
+            return dt.date.fromisoformat(text)
+        return dt.datetime.fromisoformat(text)
+    except ValueError as error:
+        raise InvalidParameter("from_date", f"{text!r} is not a valid date ({error}).") from None
+
+
+def check_user_id(text: str) -> str:
+    if not text:
+        raise InvalidParameter("user_id", "it is empty.")
+    if "\x00" in text:
+        raise InvalidParameter("user_id", "it contains a NUL character.")
+    if len(text) > MAX_USER_ID_LENGTH:
+        raise InvalidParameter("user_id", f"it is longer than {MAX_USER_ID_LENGTH} characters.")
+    return text
+
+
+def lower_bound(from_date: dt.date | dt.datetime, column_type: ColumnType) -> dt.date | dt.datetime:
+    """The value a date column is compared with (`>=`) for a given `from_date`.
+
+    A date means from the start of that day. A date-time without a zone is read as UTC for a
+    column with zones, and as wall-clock time for one without. A date column keeps the
+    records of the day a date-time falls on.
+    """
+    if column_type is ColumnType.DATE:
+        return from_date.date() if isinstance(from_date, dt.datetime) else from_date
+    moment = (
+        from_date
+        if isinstance(from_date, dt.datetime)
+        else dt.datetime.combine(from_date, dt.time())
+    )
+    if column_type is ColumnType.TIMESTAMPTZ:
+        return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    if moment.tzinfo:
+        try:
+            return moment.astimezone(dt.UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise InvalidParameter(
+                "from_date", f"{from_date.isoformat()} is out of the range of dates."
+            ) from None
+    return moment
+
+
+def encode_cursor(cursor: LogCursor) -> str:
+    date = cursor.date.isoformat() if cursor.date is not None else None
+    payload = json.dumps([date, cursor.row], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def decode_cursor(token: str, column_type: ColumnType | None) -> LogCursor:
+    """Reads a cursor produced by encode_cursor for a table whose date column has `column_type`."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        date_text, row = json.loads(raw)
+        if not isinstance(row, int) or isinstance(row, bool):
+            raise TypeError("row is not an integer")
+        if date_text is None or column_type is None:
+            return LogCursor(date=None, row=row)
+        if not isinstance(date_text, str):
+            raise TypeError("date is not a string")
+        if column_type is ColumnType.DATE:
+            return LogCursor(date=dt.date.fromisoformat(date_text), row=row)
+        return LogCursor(date=dt.datetime.fromisoformat(date_text), row=row)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
+        raise InvalidParameter(
+            "cursor", "it is not a cursor returned by this endpoint for this table."
+        ) from None

@@ -1,0 +1,114 @@
+"""Configuration: typed settings per concern, read from environment variables in one place.
+
+Each field names its variable and carries its one default and its limits; `Settings.from_env`
+reads them all, and a bad value is an error naming its variable (`SettingsError`). An unset or
+empty variable takes its default. The README lists the variables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Struct, field
+
+Positive = Annotated[int, Meta(ge=1)]
+Seconds = Annotated[float, Meta(gt=0)]
+Url = Annotated[str, Meta(min_length=1)]
+
+
+class SettingsError(ValueError):
+    """A variable whose value cannot be used; the message names it."""
+
+
+class DatabaseSettings(Struct, frozen=True, kw_only=True):
+    url: Url = field(default="postgresql://postgres@127.0.0.1:5432/postgres", name="DATABASE_URL")
+    pool_size: Positive = field(default=20, name="DATABASE_POOL_SIZE")
+    timeout: Seconds = field(default=10.0, name="DATABASE_TIMEOUT")
+    """Seconds a request waits for a database connection before answering 503."""
+
+
+class BrokerSettings(Struct, frozen=True, kw_only=True):
+    url: Url = field(default="redis://127.0.0.1:6379/0", name="REDIS_URL")
+    queue: Annotated[str, Meta(min_length=1)] = field(default="experiments", name="CELERY_QUEUE")
+
+
+class JobSettings(Struct, frozen=True, kw_only=True):
+    max_active: Positive = field(default=100, name="MAX_ACTIVE_JOBS")
+    max_attempts: Positive = field(default=3, name="JOB_MAX_ATTEMPTS")
+    time_limit: Seconds = field(default=600.0, name="JOB_TIME_LIMIT")
+    metric_iterations: Positive = field(default=10**7, name="METRIC_ITERATIONS")
+
+
+class WorkerSettings(Struct, frozen=True, kw_only=True):
+    concurrency: Positive = field(
+        default_factory=lambda: os.cpu_count() or 1, name="WORKER_CONCURRENCY"
+    )
+
+
+class DataSettings(Struct, frozen=True, kw_only=True):
+    dir: Path = field(default=Path("data"), name="DATA_DIR")
+
+
+class LogSettings(Struct, frozen=True, kw_only=True):
+    level: Annotated[str, Meta(pattern="^(?i:debug|info|warning|error|critical)$")] = field(
+        default="INFO", name="LOG_LEVEL"
+    )
+
+
+SECTIONS: dict[str, type[Struct]] = {
+    "database": DatabaseSettings,
+    "broker": BrokerSettings,
+    "jobs": JobSettings,
+    "worker": WorkerSettings,
+    "data": DataSettings,
+    "log": LogSettings,
+}
+
+
+class Settings(Struct, frozen=True, kw_only=True):
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    broker: BrokerSettings = field(default_factory=BrokerSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
+    data: DataSettings = field(default_factory=DataSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """Reads every variable; raises SettingsError naming the first one that is wrong."""
+        values = {key: value for key, value in environ.items() if value}
+        return cls(**{name: _read(section, values) for name, section in SECTIONS.items()})
+
+
+def variables() -> list[str]:
+    """The names of every environment variable the settings read."""
+    return [
+        info.encode_name
+        for section in SECTIONS.values()
+        for info in msgspec.structs.fields(section)
+    ]
+
+
+def _read(section: type[Struct], values: Mapping[str, str]) -> Any:
+    names = {info.encode_name for info in msgspec.structs.fields(section)}
+    try:
+        return msgspec.convert(
+            {key: value for key, value in values.items() if key in names},
+            section,
+            strict=False,
+            dec_hook=_decode,
+        )
+    except msgspec.ValidationError as error:
+        message, _, where = str(error).rpartition(" - at `$.")
+        variable = where.rstrip("`")
+        raise SettingsError(f"{variable}={values.get(variable)!r}: {message}") from None
+
+
+def _decode(kind: type, value: Any) -> Any:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(kind)

@@ -1,0 +1,226 @@
+"""The web page in a real browser (Debian's Chromium, driven by Playwright) against the real
+app, PostgreSQL, Redis and a worker process. Screenshots of each main view go to
+tests/.screenshots/ (the README shows copies from docs/screenshots/)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from entrypoints.config.settings import Settings
+from entrypoints.http.app import create_app
+from tests.support.live_server import serving
+from tests.support.service_app import settings_with
+from tests.support.worker_process import running_worker
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).parents[1] / ".screenshots"
+# Flags for a sandboxed machine without a network: no background requests, no GPU.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def system(service_env: dict[str, str]) -> Iterator[str]:
+    env = {**service_env, "METRIC_ITERATIONS": str(5 * 10**6)}
+    with running_worker(env, concurrency=1), serving(create_app(Settings.from_env(env))) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, system: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=system, viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def api(base_url: str, path: str) -> Any:
+    with urllib.request.urlopen(base_url + path) as response:
+        return json.load(response)
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=False)
+
+
+def test_browsing_a_table_shows_the_rows_the_api_returns(page: Page, system: str) -> None:
+    page.goto("/")
+    page.get_by_test_id("table-item").filter(has_text="df_sales_detail").first.wait_for()
+    names = page.get_by_test_id("table-item").evaluate_all(
+        "items => items.map(i => i.dataset.name)"
+    )
+
+    page.locator('[data-testid="table-item"][data-name="df_sales"]').click()
+
+    rows = page.get_by_test_id("logs-row")
+    expect(rows).to_have_count(100)
+    expected = api(system, "/logs?table_name=df_sales")["rows"]
+    first_cells = rows.first.locator("td").all_inner_texts()
+    assert sorted(names) == ["df_sales", "df_sales_detail"]
+    assert first_cells[0].replace(",", "").replace("\u2009", "").strip() == str(
+        expected[0]["sale_id"]
+    )
+    assert "table=df_sales" in page.url
+    screenshot(page, "tables")
+
+
+def test_filters_match_the_api_and_live_in_the_url(
+    page: Page, system: str, seeded_data_dir: Path
+) -> None:
+    with (seeded_data_dir / "df_sales_detail.csv").open(newline="") as file:
+        user, _ = Counter(row["user_id"] for row in csv.DictReader(file)).most_common(1)[0]
+    page.goto("/?tab=tables&table=df_sales_detail")
+    expect(page.get_by_test_id("logs-row")).to_have_count(100)
+
+    page.get_by_test_id("filter-user-id").fill(user)
+    page.get_by_test_id("filter-from-date").fill("2023-01-01")
+    page.get_by_test_id("filter-apply").click()
+
+    expected = api(system, f"/logs?table_name=df_sales_detail&user_id={user}&from_date=2023-01-01")
+    rows = page.get_by_test_id("logs-row")
+    expect(rows).to_have_count(expected["count"])
+    assert expected["count"] > 0
+    assert f"user_id={user}" in page.url
+    assert "from_date=2023-01-01" in page.url
+    assert all(user in text for text in rows.all_inner_texts())
+
+    shared = page.url
+    page.goto("/")
+    page.goto(shared)
+    expect(page.get_by_test_id("logs-row")).to_have_count(expected["count"])
+    expect(page.get_by_test_id("filter-user-id")).to_have_value(user)
+
+
+def test_older_records_follow_the_api_cursor(page: Page, system: str) -> None:
+    page.goto("/?tab=tables&table=df_sales")
+    expect(page.get_by_test_id("logs-row")).to_have_count(100)
+
+    page.get_by_test_id("logs-older").click()
+
+    first = api(system, "/logs?table_name=df_sales")
+    second = api(system, f"/logs?table_name=df_sales&cursor={first['next_cursor']}")
+    expect(page.get_by_test_id("logs-row").first).to_contain_text(
+        f"{second['rows'][0]['sale_id']:,}".replace(",", "")[:2]
+    )
+    assert f"cursor={first['next_cursor']}" in page.url
+
+
+def test_a_bad_date_gets_a_readable_error_next_to_the_filter(page: Page) -> None:
+    page.goto("/?tab=tables&table=df_sales&from_date=2023-02-30")
+
+    error = page.get_by_test_id("filter-error")
+
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("From date")
+    expect(error).to_contain_text("not a valid date")
+    expect(page.get_by_test_id("filter-from-date")).to_have_attribute("aria-invalid", "true")
+
+
+def test_a_launched_job_runs_live_to_the_exact_result(page: Page, system: str) -> None:
+    page.goto("/?tab=jobs")
+    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "live")
+
+    page.get_by_test_id("launch").click()
+
+    job = page.get_by_test_id("job").first
+    expect(job).to_have_attribute("data-status", "running", timeout=20_000)
+    screenshot(page, "jobs-running")
+    expect(job).to_have_attribute("data-status", "succeeded", timeout=60_000)
+    job_id = job.get_attribute("data-job-id")
+    result = api(system, f"/jobs/{job_id}")["result"]
+    expect(job.get_by_test_id("job-result")).to_have_attribute("data-value", result)
+    expect(job.get_by_test_id("job-progress")).to_have_attribute("aria-valuenow", "100")
+    screenshot(page, "jobs")
+
+
+def test_a_queued_job_can_be_cancelled_from_the_page(page: Page, system: str) -> None:
+    page.goto("/?tab=jobs")
+    page.get_by_test_id("launch").click()
+    page.get_by_test_id("launch").click()
+    jobs = page.get_by_test_id("job")
+    expect(jobs).to_have_count(2)
+    queued = page.locator('[data-testid="job"][data-status="queued"]').first
+    job_id = queued.get_attribute("data-job-id")
+
+    queued.get_by_test_id("job-cancel").click()
+
+    cancelled = page.locator(f'[data-testid="job"][data-job-id="{job_id}"]')
+    expect(cancelled).to_have_attribute("data-status", "cancelled")
+    assert api(system, f"/jobs/{job_id}")["status"] == "cancelled"
+
+
+def test_the_page_works_on_a_phone_sized_screen(browser: Browser, system: str) -> None:
+    context = browser.new_context(base_url=system, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto("/?tab=tables&table=df_sales")
+    expect(page.get_by_test_id("logs-row")).to_have_count(100)
+
+    width = page.evaluate("document.documentElement.scrollWidth")
+    screenshot(page, "phone")
+    context.close()
+
+    assert width <= 390
+
+
+def test_launch_says_so_when_the_queue_is_down(
+    browser: Browser, settings_for_down: Settings
+) -> None:
+    with serving(create_app(settings_for_down)) as base_url:
+        context = browser.new_context(base_url=base_url)
+        page = context.new_page()
+        page.goto("/?tab=jobs")
+        page.get_by_test_id("launch").click()
+        message = (
+            page.get_by_role("alert").or_(page.get_by_role("status")).filter(has_text="unavailable")
+        )
+        expect(message.first).to_be_visible()
+        page.get_by_test_id("tab-tables").click()
+        page.locator('[data-testid="table-item"][data-name="df_sales"]').click()
+        expect(page.get_by_test_id("logs-row")).to_have_count(100)
+        context.close()
+
+
+@pytest.fixture
+def settings_for_down(service_env: dict[str, str]) -> Settings:
+    return settings_with(service_env, REDIS_URL="redis://127.0.0.1:1/0")
+
+
+@pytest.mark.parametrize("path", ["/schema", "/schema/swagger"])
+def test_the_api_docs_render_without_any_other_host(page: Page, system: str, path: str) -> None:
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+
+    page.goto(path)
+
+    expect(page.get_by_text("The 100 latest records of a table").first).to_be_visible(
+        timeout=20_000
+    )
+    assert [url for url in requests if not url.startswith((system, "data:", "blob:"))] == []

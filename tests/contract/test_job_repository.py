@@ -1,0 +1,225 @@
+"""The same assertions over the in-memory fake and the PostgreSQL job store, so they agree."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import replace
+
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from adapters.postgres.job_repository import PostgresJobRepository
+from adapters.system_clock import SystemClock
+from domain.jobs.model import Job, JobStatus, new_job_id
+from domain.shared.errors import Overloaded
+from tests.support.fakes import InMemoryJobRepository
+from tests.support.jobs import JobStore
+
+
+@pytest.fixture(params=["in_memory", "postgres"])
+def jobs(request: pytest.FixtureRequest, pool: AsyncConnectionPool) -> JobStore:
+    """The job store, driven through the domain's transitions as the use cases drive it."""
+    if request.param == "in_memory":
+        return JobStore(InMemoryJobRepository(), SystemClock())
+    return JobStore(PostgresJobRepository(pool), SystemClock())
+
+
+def new(key: str | None = None) -> Job:
+    return Job.queued(
+        id=new_job_id(), metric="calculate_metric", idempotency_key=key, now=SystemClock().now()
+    )
+
+
+async def test_a_new_job_is_queued(jobs: JobStore) -> None:
+    job, created = await jobs.jobs.add(new(), max_active=10)
+
+    assert created
+    assert (job.status, job.progress, job.attempts, job.result) == (JobStatus.QUEUED, 0, 0, None)
+    assert await jobs.jobs.get(job.id) == job
+
+
+async def test_an_idempotency_key_returns_the_first_job(jobs: JobStore) -> None:
+    first, _ = await jobs.jobs.add(new("k"), max_active=10)
+
+    again, created = await jobs.jobs.add(new("k"), max_active=10)
+
+    assert not created
+    assert again.id == first.id
+
+
+async def test_adding_past_max_active_raises_and_adds_nothing(jobs: JobStore) -> None:
+    await jobs.jobs.add(new(), max_active=1)
+
+    with pytest.raises(Overloaded):
+        await jobs.jobs.add(new(), max_active=1)
+
+    assert len((await jobs.jobs.list(limit=10)).jobs) == 1
+
+
+async def test_start_progress_finish_in_order(jobs: JobStore) -> None:
+    job, _ = await jobs.jobs.add(new(), max_active=10)
+
+    started = await jobs.start(job.id, worker="w:1", max_attempts=3)
+    keep_going = await jobs.report_progress(job.id, 1, 0.5)
+    done = await jobs.finish(job.id, 1, result=2**70 + 1)
+
+    assert started is not None
+    assert started.status is JobStatus.RUNNING
+    assert (started.attempts, started.worker) == (1, "w:1")
+    assert keep_going is True
+    assert done is not None
+    assert (done.status, done.result, done.progress) == (JobStatus.SUCCEEDED, 2**70 + 1, 1.0)
+    assert done.finished_at is not None
+
+
+async def test_a_stale_attempt_writes_nothing(jobs: JobStore) -> None:
+    job, _ = await jobs.jobs.add(new(), max_active=10)
+    await jobs.start(job.id, worker="w:1", max_attempts=3)
+    await jobs.start(job.id, worker="w:2", max_attempts=3)
+
+    assert await jobs.report_progress(job.id, 1, 0.3) is False
+    assert await jobs.finish(job.id, 1, result=1) is None
+    current = await jobs.jobs.get(job.id)
+    assert current is not None
+    assert (current.status, current.attempts, current.worker) == (JobStatus.RUNNING, 2, "w:2")
+
+
+async def test_past_max_attempts_a_start_fails_the_job(jobs: JobStore) -> None:
+    job, _ = await jobs.jobs.add(new(), max_active=10)
+    for _ in range(2):
+        await jobs.start(job.id, worker="w", max_attempts=2)
+
+    third = await jobs.start(job.id, worker="w", max_attempts=2)
+
+    assert third is not None
+    assert (third.status, third.attempts) == (JobStatus.FAILED, 2)
+    assert third.error is not None
+    assert "2 attempts" in third.error
+
+
+async def test_a_finished_job_is_never_started_again(jobs: JobStore) -> None:
+    job, _ = await jobs.jobs.add(new(), max_active=10)
+    await jobs.start(job.id, worker="w", max_attempts=3)
+    await jobs.finish(job.id, 1, error="boom")
+
+    again = await jobs.start(job.id, worker="w", max_attempts=3)
+
+    assert again is not None
+    assert (again.status, again.attempts, again.error) == (JobStatus.FAILED, 1, "boom")
+
+
+async def test_cancel_ends_a_queued_job_and_flags_a_running_one(jobs: JobStore) -> None:
+    queued, _ = await jobs.jobs.add(new(), max_active=10)
+    running, _ = await jobs.jobs.add(new(), max_active=10)
+    await jobs.start(running.id, worker="w", max_attempts=3)
+
+    cancelled = await jobs.cancel(queued.id)
+    flagged = await jobs.cancel(running.id)
+
+    assert cancelled is not None
+    assert cancelled.status is JobStatus.CANCELLED
+    assert flagged is not None
+    assert (flagged.status, flagged.cancel_requested) == (JobStatus.RUNNING, True)
+    assert await jobs.report_progress(running.id, 1, 0.1) is False
+    assert await jobs.start(queued.id, worker="w", max_attempts=3) == cancelled
+
+
+async def test_fail_lost_fails_only_runs_older_than_the_limit(jobs: JobStore) -> None:
+    running, _ = await jobs.jobs.add(new(), max_active=10)
+    queued, _ = await jobs.jobs.add(new(), max_active=10)
+    await jobs.start(running.id, worker="w", max_attempts=3)
+
+    kept = await jobs.fail_lost(running_for=3600)
+    await asyncio.sleep(0.01)
+    failed = await jobs.fail_lost(running_for=0)
+
+    assert (kept, failed) == (0, 1)
+    lost = await jobs.jobs.get(running.id)
+    assert lost is not None
+    assert lost.status is JobStatus.FAILED
+    assert lost.error is not None
+    assert "Lost" in lost.error
+    assert (await jobs.jobs.get(queued.id)) == queued
+
+
+async def test_fail_queued_leaves_no_job_queued_and_frees_its_key(jobs: JobStore) -> None:
+    job, _ = await jobs.jobs.add(new("k"), max_active=10)
+
+    await jobs.fail_queued(job.id, "broker down")
+    retried, created = await jobs.jobs.add(new("k"), max_active=10)
+
+    failed = await jobs.jobs.get(job.id)
+    assert failed is not None
+    assert (failed.status, failed.error) == (JobStatus.FAILED, "Could not be queued: broker down")
+    assert created
+    assert retried.id != job.id
+
+
+async def test_list_pages_newest_first(jobs: JobStore) -> None:
+    added = [(await jobs.jobs.add(new(), max_active=10))[0].id for _ in range(5)]
+
+    first = await jobs.jobs.list(limit=3)
+    second = await jobs.jobs.list(limit=3, before=first.next_cursor)
+
+    assert [j.id for j in first.jobs + second.jobs] == added[::-1]
+    assert second.next_cursor is None
+
+
+async def test_concurrent_launches_never_pass_the_cap(pool: AsyncConnectionPool) -> None:
+    jobs = PostgresJobRepository(pool)
+
+    outcomes = await asyncio.gather(
+        *(jobs.add(new(), max_active=5) for _ in range(30)), return_exceptions=True
+    )
+
+    assert sum(isinstance(o, tuple) for o in outcomes) == 5
+    assert sum(isinstance(o, Overloaded) for o in outcomes) == 25
+
+
+async def test_a_save_over_a_stale_revision_writes_nothing(jobs: JobStore) -> None:
+    job, _ = await jobs.jobs.add(new(), max_active=10)
+    started = await jobs.start(job.id, worker="w", max_attempts=3)
+    assert started is not None
+
+    stale = await jobs.jobs.save(replace(job, error="from a stale read"), expected=job)
+
+    assert stale is None
+    assert await jobs.jobs.get(job.id) == started
+    assert started.revision == job.revision + 1
+
+
+async def test_a_save_stores_every_field_and_counts_a_revision(jobs: JobStore) -> None:
+    job, _ = await jobs.jobs.add(new("key"), max_active=10)
+    moment = job.created_at + dt.timedelta(seconds=1)
+    changed = replace(
+        job,
+        status=JobStatus.FAILED,
+        progress=0.123456789,
+        error="é" * 10,
+        attempts=2,
+        cancel_requested=True,
+        idempotency_key=None,
+        worker="host:1",
+        started_at=moment,
+        finished_at=moment,
+    )
+
+    saved = await jobs.jobs.save(changed, expected=job)
+
+    assert saved == replace(changed, revision=job.revision + 1)
+    assert await jobs.jobs.get(job.id) == saved
+
+
+async def test_running_since_lists_running_jobs_started_before_a_moment(jobs: JobStore) -> None:
+    running, _ = await jobs.jobs.add(new(), max_active=10)
+    await jobs.jobs.add(new(), max_active=10)
+    started = await jobs.start(running.id, worker="w", max_attempts=3)
+    assert started is not None
+    assert started.started_at is not None
+
+    before = await jobs.jobs.running_since(started.started_at)
+    after = await jobs.jobs.running_since(started.started_at + dt.timedelta(microseconds=1))
+
+    assert before == []
+    assert after == [started]

@@ -1,0 +1,58 @@
+-- The schema as the first release created it (SCHEMA_DDL in src/adapters/postgres/pool.py of
+-- commit 727cf26), to test that migrations take a database of that release forward.
+CREATE SCHEMA IF NOT EXISTS experiments;
+CREATE SCHEMA IF NOT EXISTS csv;
+CREATE TABLE IF NOT EXISTS experiments.tables (
+    name         text PRIMARY KEY,
+    source_file  text NOT NULL,
+    size_bytes   bigint NOT NULL,
+    mtime_ns     bigint NOT NULL,
+    sha256       text NOT NULL,
+    row_count    bigint NOT NULL,
+    columns      jsonb NOT NULL,
+    date_column  text,
+    user_column  text,
+    min_date     text,
+    max_date     text,
+    loaded_at    timestamptz NOT NULL DEFAULT now(),
+    version      integer NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS experiments.jobs (
+    id               uuid PRIMARY KEY,
+    metric           text NOT NULL,
+    status           text NOT NULL DEFAULT 'queued'
+                     CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+    progress         real NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 1),
+    result           numeric,
+    error            text,
+    attempts         integer NOT NULL DEFAULT 0,
+    cancel_requested boolean NOT NULL DEFAULT false,
+    idempotency_key  text UNIQUE,
+    worker           text,
+    created_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    started_at       timestamptz,
+    finished_at      timestamptz
+);
+CREATE INDEX IF NOT EXISTS jobs_newest_first ON experiments.jobs (created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS jobs_active ON experiments.jobs (status)
+    WHERE status IN ('queued', 'running');
+CREATE OR REPLACE FUNCTION experiments.notify_job_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('experiments_jobs', row_to_json(NEW)::text);
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER jobs_notify_change AFTER INSERT OR UPDATE ON experiments.jobs
+    FOR EACH ROW EXECUTE FUNCTION experiments.notify_job_change();
+CREATE TABLE IF NOT EXISTS experiments.load_errors (
+    name         text PRIMARY KEY,
+    source_file  text NOT NULL,
+    size_bytes   bigint NOT NULL,
+    mtime_ns     bigint NOT NULL,
+    message      text NOT NULL,
+    line         integer,
+    column_name  text,
+    reason       text NOT NULL,
+    failed_at    timestamptz NOT NULL DEFAULT now()
+);

@@ -1,0 +1,28 @@
+"""In-memory implementations of the domain ports, for use-case tests without I/O. The contract
+tests (tests/contract/) hold each to the same assertions as its real adapter."""
+
+from tests.support.fakes.clock import EPOCH, FakeClock
+from tests.support.fakes.health import InMemoryDatabaseProbe
+from tests.support.fakes.jobs import InMemoryJobRepository, InMemoryTaskQueue
+from tests.support.fakes.tables import (
+    InMemoryDatabase,
+    InMemoryLogReader,
+    InMemoryTableCatalog,
+    InMemoryTableLoader,
+    InMemoryTables,
+    InMemoryTableSources,
+)
+
+__all__ = [
+    "EPOCH",
+    "FakeClock",
+    "InMemoryDatabase",
+    "InMemoryDatabaseProbe",
+    "InMemoryJobRepository",
+    "InMemoryLogReader",
+    "InMemoryTableCatalog",
+    "InMemoryTableLoader",
+    "InMemoryTableSources",
+    "InMemoryTables",
+    "InMemoryTaskQueue",
+]

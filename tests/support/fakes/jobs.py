@@ -1,0 +1,75 @@
+"""The jobs context's ports in memory."""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+from dataclasses import replace
+
+from domain.jobs.errors import QueueUnavailable, TooManyJobs
+from domain.jobs.model import Job, JobId, JobsPage, JobStatus
+from domain.jobs.ports import JobRepository, TaskQueue
+
+
+class InMemoryJobRepository(JobRepository):
+    """The job store in a dict, with the same compare-and-set on revisions as the real one."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[JobId, Job] = {}
+
+    async def add(self, job: Job, *, max_active: int) -> tuple[Job, bool]:
+        if job.idempotency_key is not None:
+            for existing in self.jobs.values():
+                if existing.idempotency_key == job.idempotency_key:
+                    return existing, False
+        active = sum(existing.status.is_active for existing in self.jobs.values())
+        if active >= max_active:
+            raise TooManyJobs(active)
+        if job.id in self.jobs:
+            raise ValueError(f"duplicate job id {job.id}")
+        self.jobs[job.id] = job
+        return job, True
+
+    async def get(self, job_id: JobId) -> Job | None:
+        return self.jobs.get(job_id)
+
+    async def list(self, *, limit: int, before: JobId | None = None) -> JobsPage:
+        def key(job: Job) -> tuple[dt.datetime, JobId]:
+            return job.created_at, job.id
+
+        newest_first = sorted(self.jobs.values(), key=key, reverse=True)
+        if before is not None:
+            # As in SQL, an unknown cursor matches nothing rather than starting over.
+            anchor = self.jobs.get(before)
+            newest_first = [job for job in newest_first if key(job) < key(anchor)] if anchor else []
+        jobs = newest_first[:limit]
+        return JobsPage(jobs=jobs, next_cursor=jobs[-1].id if len(newest_first) > limit else None)
+
+    async def save(self, job: Job, *, expected: Job) -> Job | None:
+        stored = self.jobs.get(job.id)
+        if stored is None or stored.revision != expected.revision:
+            return None
+        self.jobs[job.id] = saved = replace(job, revision=expected.revision + 1)
+        return saved
+
+    async def running_since(self, moment: dt.datetime) -> builtins.list[Job]:
+        return [
+            job
+            for job in self.jobs.values()
+            if job.status is JobStatus.RUNNING
+            and job.started_at is not None
+            and job.started_at < moment
+        ]
+
+
+class InMemoryTaskQueue(TaskQueue):
+    """Records the ids it was given; set `down` to have it refuse them like a lost broker."""
+
+    def __init__(self) -> None:
+        self.enqueued: list[JobId] = []
+        self.down = False
+
+    async def enqueue(self, job_id: JobId) -> None:
+        if self.down:
+            raise QueueUnavailable("the broker is unreachable (down on purpose)")
+        self.enqueued.append(job_id)

