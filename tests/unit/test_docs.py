@@ -76,6 +76,7 @@ EXTERNAL_NAMES = frozenset(
     {
         # psycopg, psycopg_pool
         "AsyncConnectionPool",
+        "AsyncRawCursor",
         "OperationalError",
         "PoolTimeout",
         "UndefinedColumn",
