@@ -25,8 +25,8 @@ class FetchLogs:
     - `from_date` keeps records dated on or after it; `user_id` keeps one user's records,
       compared as text. Asking for a filter the table has no column for is an error.
     - `cursor`, as returned with a page, continues with the next older records.
-    - The table is loaded from its CSV file first when needed. A read that races with a
-      reload changing the table's columns is retried once.
+    - The table is loaded from its CSV file first when needed. A page is all of one version of
+      the table: a read that races with a reload is retried once, on the new version.
     """
 
     def __init__(self, load_table: LoadTable, reader: LogReader) -> None:

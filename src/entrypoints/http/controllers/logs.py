@@ -1,15 +1,22 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from dishka.integrations.litestar import FromDishka
-from litestar import Controller, get
+from litestar import Controller, Request, Response, get
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 from domain.tables.logs import FROM_DATE_PATTERN, PAGE_SIZE
 from domain.tables.use_cases.fetch_logs import FetchLogs
 from entrypoints.http.errors import describe, problem_responses
+from entrypoints.http.revalidation import (
+    REVALIDATE,
+    caching_headers,
+    logs_tag,
+    not_modified_response,
+    revalidated,
+)
 from entrypoints.http.schemas import LogsResponse
 
 
@@ -21,10 +28,12 @@ class LogsController(Controller):
         summary=f"The {PAGE_SIZE} latest records of a table",
         operation_id="fetchLogs",
         description=describe(FetchLogs),
-        responses=problem_responses(400, 404, 422, 503),
+        responses=not_modified_response() | problem_responses(400, 404, 422, 503),
+        response_headers=caching_headers(),
     )
     async def logs(
         self,
+        *,
         fetch_logs: FromDishka[FetchLogs],
         table_name: Annotated[
             str,
@@ -57,6 +66,7 @@ class LogsController(Controller):
                 examples=[Example(value="WyIyMDIzLTEyLTMxVDIzOjUwOjEyIiwxOTk4N10")],
             ),
         ] = None,
-    ) -> LogsResponse:
+        request: Request[Any, Any, Any],
+    ) -> Response[LogsResponse]:
         page = await fetch_logs(table_name, from_date=from_date, user_id=user_id, cursor=cursor)
-        return LogsResponse.of(page)
+        return revalidated(request, logs_tag(page), REVALIDATE, lambda: LogsResponse.of(page))

@@ -1,0 +1,3 @@
+-- Reserved, and empty here: number 3 belongs to the catalog's dialect and encoding columns,
+-- written on another branch. It stands in for them so that the numbering has no gap on this
+-- one; whichever lands second replaces this file with that migration.
