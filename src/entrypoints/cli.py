@@ -81,8 +81,8 @@ def api(host: str, port: int, workers: int) -> None:
 )
 @click.option("--concurrency", type=click.IntRange(1), help="Worker processes [default: CPUs].")
 def serve(host: str, port: int, state_dir: Path, concurrency: int | None) -> None:
-    """Run everything: the API, a worker and, unless DATABASE_URL / REDIS_URL are set,
-    embedded PostgreSQL and Redis."""
+    """Run everything: the API, a worker and, unless DATABASE_URL / REDIS_URL / CACHE_URL are
+    set, embedded PostgreSQL, Redis and the cache's Redis."""
     from entrypoints.serve import serve as serve_everything
 
     serve_everything(

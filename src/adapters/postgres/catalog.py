@@ -22,6 +22,9 @@ from domain.tables.model import (
 )
 from domain.tables.ports import TableCatalog
 
+CATALOG_CHANNEL = "experiments_catalog"
+"""Where a trigger announces, at commit, every change to the catalog and the load errors."""
+
 SELECT_TABLES = """
 SELECT name, source_file, size_bytes, mtime_ns, sha256, row_count, columns,
        date_column, user_column, min_date, max_date, loaded_at, version,

@@ -1,28 +1,22 @@
 """Job changes from PostgreSQL's LISTEN/NOTIFY, shared by every watcher of a process.
 
 A trigger on `experiments.jobs` sends each changed row as JSON on the `experiments_jobs`
-channel; one connection per process listens and fans the rows out, so a thousand open pages
-cost one connection and no queries.
+channel; the process's one listening connection (`PostgresNotifications`) hands the rows to
+this feed, which fans them out, so a thousand open pages cost one connection and no queries.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import psycopg
-from psycopg import AsyncConnection, sql
-
 from adapters.postgres.job_repository import job_from_row
+from adapters.postgres.notifications import PostgresNotifications
 from domain.jobs.model import FeedSignal, Job, JobId
 from domain.jobs.ports import JobFeed
 from domain.shared.errors import DatabaseUnavailable
-
-log = logging.getLogger(__name__)
 
 CHANNEL = "experiments_jobs"
 
@@ -35,22 +29,17 @@ class _Watcher:
 
 
 class PostgresJobFeed(JobFeed):
-    def __init__(self, url: str, *, connect_timeout: float = 5.0) -> None:
-        self._url = url
+    def __init__(
+        self, notifications: PostgresNotifications, *, connect_timeout: float = 5.0
+    ) -> None:
+        self._notifications = notifications
         self._connect_timeout = connect_timeout
         self._watchers: set[_Watcher] = set()
-        self._listening = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        notifications.subscribe(CHANNEL, on_notify=self._on_notify, on_state=self._on_state)
 
     async def changes(self, *, idle_after: float) -> AsyncIterator[Job | FeedSignal]:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._listen())
-        try:
-            await asyncio.wait_for(self._listening.wait(), self._connect_timeout)
-        except TimeoutError:
-            raise DatabaseUnavailable(
-                "PostgreSQL does not answer: job changes cannot be watched."
-            ) from None
+        if not await self._notifications.wait_listening(self._connect_timeout):
+            raise DatabaseUnavailable("PostgreSQL does not answer: job changes cannot be watched.")
         watcher = _Watcher()
         self._watchers.add(watcher)
         try:
@@ -72,34 +61,13 @@ class PostgresJobFeed(JobFeed):
         finally:
             self._watchers.discard(watcher)
 
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    def _on_notify(self, payload: str) -> None:
+        self._publish(job_from_row(json.loads(payload)))
 
-    async def _listen(self) -> None:
-        backoff, lost = 0.5, False
-        while True:
-            try:
-                conn = await AsyncConnection.connect(
-                    self._url, autocommit=True, connect_timeout=round(self._connect_timeout)
-                )
-                async with conn:
-                    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
-                    if lost:
-                        self._tell_all_missed()
-                    self._listening.set()
-                    backoff, lost = 0.5, False
-                    async for notify in conn.notifies():
-                        self._publish(job_from_row(json.loads(notify.payload)))
-            except psycopg.Error as error:
-                if self._listening.is_set():
-                    log.warning("Lost the job feed (%s); reconnecting", error)
-                self._listening.clear()
-                lost = True
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+    def _on_state(self, listening: bool) -> None:
+        # Whatever changed while the connection was down was not heard: watchers re-read.
+        if listening:
+            self._tell_all_missed()
 
     def _publish(self, job: Job) -> None:
         for watcher in self._watchers:

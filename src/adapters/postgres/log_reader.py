@@ -12,9 +12,18 @@ from domain.tables.logs import LogCursor, LogPage, LogQuery
 from domain.tables.model import TableInfo
 from domain.tables.ports import LogReader
 
+SELECT_VERSION = "SELECT version FROM experiments.tables WHERE name = %s"
+
 
 class PostgresLogReader(LogReader):
-    """Newest first by (date column, file position); each filter is an index condition."""
+    """Newest first by (date column, file position); each filter is an index condition.
+
+    A page is of one version of its table, the one it was asked for: the catalog's version is
+    read again after the rows, in the same transaction. A reload swaps the table and bumps the
+    version in one commit, and cannot swap a table this transaction has read until it ends;
+    so if the version is still the one asked for, the rows are of it, and if it is not, the
+    read raises TableChanged (the caller reads the catalog again).
+    """
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
@@ -24,6 +33,8 @@ class PostgresLogReader(LogReader):
         try:
             async with database_errors(), self._pool.connection() as conn:
                 records = await fetch_all(conn, statement, params)
+                cur = await conn.execute(SELECT_VERSION, (str(table.name),))
+                stored = await cur.fetchone()
         except (
             errors.UndefinedTable,
             errors.UndefinedColumn,
@@ -31,6 +42,8 @@ class PostgresLogReader(LogReader):
             errors.DatatypeMismatch,
         ) as error:
             raise TableChanged(str(table.name)) from error
+        if stored is None or stored[0] != table.version:
+            raise TableChanged(str(table.name))
         names = [column.name for column in table.columns]
         page = records[: query.limit]
         rows = [dict(zip(names, record[1:], strict=True)) for record in page]
@@ -39,7 +52,7 @@ class PostgresLogReader(LogReader):
             last = page[-1]
             date = rows[-1][table.date_column] if table.date_column is not None else None
             next_cursor = LogCursor(date=date, row=last[0])
-        return LogPage(table=table, rows=rows, next_cursor=next_cursor)
+        return LogPage(table=table, query=query, rows=rows, next_cursor=next_cursor)
 
 
 def logs_query(table: TableInfo, query: LogQuery) -> tuple[sql.Composed, Parameters]:

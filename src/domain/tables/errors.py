@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from domain.shared.errors import Conflict, DomainError, InvalidInput, NotFound
+from domain.shared.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
 
 
 class TableNotFound(NotFound):
@@ -53,3 +53,10 @@ class TableChanged(Conflict):
     def __init__(self, name: str) -> None:
         super().__init__(f"Table {name!r} was reloaded while it was being read; try again.")
         self.name = name
+
+
+class CacheUnavailable(Unavailable):
+    """The log cache did not answer in time. Never shown to a user: the page is read from the
+    database instead."""
+
+    title = "Cache unavailable"

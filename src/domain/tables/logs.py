@@ -56,6 +56,8 @@ class LogQuery:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LogPage:
     table: TableInfo
+    query: LogQuery
+    """What the page answers: with `table`'s version, all a page depends on (`page_identity`)."""
     rows: Sequence[Row]
     next_cursor: LogCursor | None
     reload_failure: ReloadFailure | None = None
@@ -67,6 +69,36 @@ _FROM_DATE_SHAPE = re.compile(
     re.ASCII,
 )
 """The shape of FROM_DATE_PATTERN without its calendar, to tell a wrong shape from a wrong day."""
+
+
+def page_identity(table: TableInfo, query: LogQuery) -> str:
+    """Everything a page of logs depends on, as text: equal identities read equal pages.
+
+    The table's loaded version is its number, the time it was loaded and its content hash,
+    so that a catalog built again from nothing (numbering from 1) never meets pages of the one
+    before; the query is taken as parsed (`from_date` as it is compared, the user, the cursor,
+    the page size), so two spellings of one date are one page. A reload that changes a table
+    changes its version, and so the identity of every page of it.
+    """
+    after = query.after
+    return json.dumps(
+        [
+            str(table.name),
+            table.version,
+            table.loaded_at.isoformat(),
+            table.fingerprint.sha256,
+            _iso(query.from_date),
+            query.user_id,
+            None if after is None else [_iso(after.date), after.row],
+            query.limit,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _iso(moment: dt.date | dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def parse_from_date(text: str) -> dt.date | dt.datetime:

@@ -61,3 +61,30 @@ class LogReader(Protocol):
     async def read(self, table: TableInfo, query: LogQuery) -> LogPage:
         """Returns the latest records matching `query`, newest first."""
         ...
+
+
+class LogCache(Protocol):
+    """Pages of logs kept for a while, each under its `page_identity`: a reload gives a table a
+    new version, so no page of the old one is read again, and none needs deleting.
+
+    Every method raises CacheUnavailable when the cache does not answer within its short
+    timeout; callers then do without it.
+    """
+
+    async def get(self, table: TableInfo, query: LogQuery) -> LogPage | None:
+        """Returns the page kept for this version of `table` and this query, or None."""
+        ...
+
+    async def put(self, page: LogPage) -> None:
+        """Keeps `page` for the cache's time to live."""
+        ...
+
+    async def claim(self, table: TableInfo, query: LogQuery) -> bool:
+        """Takes the short lock on computing this page: True when the caller got it (it reads
+        the page, puts it, and releases), False while another holder has it. The lock lapses
+        by itself after a few seconds."""
+        ...
+
+    async def release(self, table: TableInfo, query: LogQuery) -> None:
+        """Gives back a lock this caller's `claim` took; nothing when it has lapsed."""
+        ...

@@ -53,6 +53,22 @@ class DataSettings(Struct, frozen=True, kw_only=True):
     dir: Path = field(default=Path("data"), name="DATA_DIR")
 
 
+class CacheSettings(Struct, frozen=True, kw_only=True):
+    url: str = field(default="", name="CACHE_URL")
+    """The Redis that keeps pages of logs (never the broker's); empty: no page cache."""
+    ttl: Seconds = field(default=300.0, name="CACHE_TTL")
+    """Seconds a page is kept. Pages are keyed by version, so this only bounds memory."""
+    timeout: Annotated[float, Meta(gt=0, le=5)] = field(default=0.1, name="CACHE_TIMEOUT")
+    """Seconds any one step of a cache call may take before the page comes from PostgreSQL."""
+    cooldown: Seconds = field(default=5.0, name="CACHE_COOLDOWN")
+    """Seconds the cache is left alone after it failed, before one read tries it again."""
+    prefix: str = field(default="experiments:", name="CACHE_PREFIX")
+    """Put before every key, so that several services (or test runs) can share a Redis."""
+    catalog_snapshot: bool = field(default=True, name="CATALOG_SNAPSHOT")
+    """Keep the catalog in each API process's memory, dropped on every change announced by
+    PostgreSQL (false: read it from PostgreSQL on every request)."""
+
+
 class LogSettings(Struct, frozen=True, kw_only=True):
     level: Annotated[str, Meta(pattern="^(?i:debug|info|warning|error|critical)$")] = field(
         default="INFO", name="LOG_LEVEL"
@@ -65,6 +81,7 @@ SECTIONS: dict[str, type[Struct]] = {
     "jobs": JobSettings,
     "worker": WorkerSettings,
     "data": DataSettings,
+    "cache": CacheSettings,
     "log": LogSettings,
 }
 
@@ -75,6 +92,7 @@ class Settings(Struct, frozen=True, kw_only=True):
     jobs: JobSettings = field(default_factory=JobSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     data: DataSettings = field(default_factory=DataSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     @classmethod

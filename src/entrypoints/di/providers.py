@@ -11,6 +11,7 @@ from dishka import (
     AsyncContainer,
     Provider,
     Scope,
+    alias,
     decorate,
     from_context,
     make_async_container,
@@ -19,20 +20,27 @@ from dishka import (
 )
 from psycopg_pool import AsyncConnectionPool
 
+from adapters.caching.catalog_snapshot import AnnouncedTableLoader, SnapshotTableCatalog
+from adapters.caching.counters import CacheCounters
+from adapters.caching.log_reader import CachedLogReader
 from adapters.celery.app import QueueConfig, create_celery
 from adapters.celery.task_queue import CeleryTaskQueue
 from adapters.csv.sources import FileSystemTableSources
 from adapters.logging.jobs import LoggedJobRepository
-from adapters.postgres.catalog import PostgresTableCatalog
+from adapters.postgres.catalog import CATALOG_CHANNEL, PostgresTableCatalog
+from adapters.postgres.job_feed import CHANNEL as JOBS_CHANNEL
 from adapters.postgres.job_feed import PostgresJobFeed
 from adapters.postgres.job_repository import PostgresJobRepository
 from adapters.postgres.loading.loader import PostgresTableLoader
 from adapters.postgres.log_reader import PostgresLogReader
 from adapters.postgres.migrations import migrate
+from adapters.postgres.notifications import PostgresNotifications
 from adapters.postgres.pool import create_pool
 from adapters.postgres.probe import PostgresDatabaseProbe
+from adapters.redis.log_cache import RedisLogCache, create_cache_client
 from adapters.system_clock import SystemClock
-from domain.health.ports import DatabaseProbe
+from domain.health.ports import CacheMonitor, DatabaseProbe
+from domain.health.use_cases.check_cache import CheckCache
 from domain.health.use_cases.check_health import CheckHealth
 from domain.jobs.limits import JobLimits
 from domain.jobs.ports import JobFeed, JobRepository, TaskQueue
@@ -43,7 +51,7 @@ from domain.jobs.use_cases.list_jobs import ListJobs
 from domain.jobs.use_cases.run_metric import RunMetric
 from domain.jobs.use_cases.watch_jobs import WatchJobs
 from domain.shared.clock import Clock
-from domain.tables.ports import LogReader, TableCatalog, TableLoader, TableSources
+from domain.tables.ports import LogCache, LogReader, TableCatalog, TableLoader, TableSources
 from domain.tables.use_cases.fetch_logs import FetchLogs
 from domain.tables.use_cases.list_tables import ListTables
 from domain.tables.use_cases.load_table import LoadTable
@@ -81,6 +89,17 @@ class PostgresProvider(Provider):
     catalog = provide(PostgresTableCatalog, provides=TableCatalog, scope=Scope.APP)
     log_reader = provide(PostgresLogReader, provides=LogReader, scope=Scope.APP)
 
+    @provide(scope=Scope.APP)
+    async def notifications(self, settings: Settings) -> AsyncIterator[PostgresNotifications]:
+        # One LISTEN connection per process, for the job feed and the catalog snapshot.
+        listener = PostgresNotifications(
+            settings.database.url,
+            channels=(JOBS_CHANNEL, CATALOG_CHANNEL),
+            connect_timeout=settings.database.timeout,
+        )
+        yield listener
+        await listener.close()
+
 
 class FilesProvider(Provider):
     @provide(scope=Scope.APP)
@@ -96,10 +115,8 @@ class JobsProvider(Provider):
         return LoggedJobRepository(jobs)
 
     @provide(scope=Scope.APP)
-    async def job_feed(self, settings: Settings) -> AsyncIterator[JobFeed]:
-        feed = PostgresJobFeed(settings.database.url, connect_timeout=settings.database.timeout)
-        yield feed
-        await feed.close()
+    def job_feed(self, notifications: PostgresNotifications, settings: Settings) -> JobFeed:
+        return PostgresJobFeed(notifications, connect_timeout=settings.database.timeout)
 
     @provide(scope=Scope.APP)
     def celery(self, settings: Settings, limits: JobLimits) -> Celery:
@@ -127,6 +144,60 @@ class JobsProvider(Provider):
         )
 
 
+class CacheProvider(Provider):
+    """The cache's counters, there with or without a cache (/health reads them)."""
+
+    @provide(scope=Scope.APP)
+    def counters(self, settings: Settings) -> CacheCounters:
+        return CacheCounters(enabled=bool(settings.cache.url))
+
+    monitor = alias(source=CacheCounters, provides=CacheMonitor)
+
+
+class PageCacheProvider(Provider):
+    """Pages of logs from Redis, around the log reader (only with a CACHE_URL)."""
+
+    @provide(scope=Scope.APP)
+    async def log_cache(self, settings: Settings) -> AsyncIterator[LogCache]:
+        cache = settings.cache
+        client = create_cache_client(cache.url, timeout=cache.timeout)
+        redis_cache = RedisLogCache(
+            client, ttl=cache.ttl, timeout=cache.timeout, prefix=cache.prefix
+        )
+        yield redis_cache
+        await redis_cache.close()
+
+    @decorate
+    def cached_reader(
+        self, reader: LogReader, cache: LogCache, counters: CacheCounters, settings: Settings
+    ) -> LogReader:
+        return CachedLogReader(reader, cache, counters, cooldown=settings.cache.cooldown)
+
+
+class CatalogSnapshotProvider(Provider):
+    """The catalog from memory, dropped at each change PostgreSQL announces (unless
+    CATALOG_SNAPSHOT=false)."""
+
+    @decorate
+    def snapshot(self, catalog: TableCatalog, notifications: PostgresNotifications) -> TableCatalog:
+        snapshot = SnapshotTableCatalog(catalog, current=notifications.is_current)
+        notifications.subscribe(
+            CATALOG_CHANNEL,
+            on_notify=lambda _: snapshot.forget(),
+            on_state=lambda _: snapshot.forget(),
+        )
+        notifications.start()
+        return snapshot
+
+    @decorate
+    def announced_loader(
+        self, loader: TableLoader, notifications: PostgresNotifications
+    ) -> TableLoader:
+        return AnnouncedTableLoader(
+            loader, announce=lambda name: notifications.announce(CATALOG_CHANNEL, name)
+        )
+
+
 class UseCasesProvider(Provider):
     scope = Scope.REQUEST
     use_cases = provide_all(
@@ -134,6 +205,7 @@ class UseCasesProvider(Provider):
         FetchLogs,
         ListTables,
         CheckHealth,
+        CheckCache,
         LaunchMetric,
         GetJobResult,
         ListJobs,
@@ -161,9 +233,22 @@ def get_providers() -> list[Provider]:
         PostgresProvider(),
         FilesProvider(),
         JobsProvider(),
+        CacheProvider(),
         UseCasesProvider(),
     ]
 
 
+def caching_providers(settings: Settings) -> list[Provider]:
+    """The decorators that cache, as the settings ask (after the providers they decorate)."""
+    providers: list[Provider] = []
+    if settings.cache.url:
+        providers.append(PageCacheProvider())
+    if settings.cache.catalog_snapshot:
+        providers.append(CatalogSnapshotProvider())
+    return providers
+
+
 def make_container(settings: Settings, *extra: Provider) -> AsyncContainer:
-    return make_async_container(*get_providers(), *extra, context={Settings: settings})
+    return make_async_container(
+        *get_providers(), *caching_providers(settings), *extra, context={Settings: settings}
+    )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
 
+from domain.health.model import CacheStats
 from domain.jobs.model import Job, JobsPage, JobStatus
 from domain.tables.logs import PAGE_SIZE, LogPage, encode_cursor
 from domain.tables.model import Column, LoadState, TableStatus
@@ -220,8 +221,49 @@ class JobsResponse(Struct, frozen=True):
         )
 
 
-class HealthResponse(Struct, frozen=True):
-    status: str
+class CacheResponse(Struct, frozen=True):
+    circuit: Annotated[
+        Literal["closed", "open"],
+        Meta(
+            description="open: the cache failed lately and is left alone for a few seconds "
+            "(pages come from PostgreSQL), then tried again"
+        ),
+    ]
+    openings: Annotated[int, Meta(description="Times the circuit opened")]
+    hits: Annotated[int, Meta(description="Pages served by the cache")]
+    misses: Annotated[int, Meta(description="Pages read from PostgreSQL and kept")]
+    errors: Annotated[
+        int, Meta(description="Pages read from PostgreSQL because the cache failed meanwhile")
+    ]
+    bypasses: Annotated[
+        int, Meta(description="Pages read from PostgreSQL while the circuit was open")
+    ]
+    coalesced: Annotated[
+        int, Meta(description="Reads that shared an identical read already under way")
+    ]
+
+    @classmethod
+    def of(cls, stats: CacheStats) -> CacheResponse:
+        return cls(
+            circuit="open" if stats.circuit_open else "closed",
+            openings=stats.openings,
+            hits=stats.hits,
+            misses=stats.misses,
+            errors=stats.errors,
+            bypasses=stats.bypasses,
+            coalesced=stats.coalesced,
+        )
+
+
+class HealthResponse(Struct, frozen=True, omit_defaults=True):
+    status: Annotated[str, Meta(description="ok: PostgreSQL answers")]
+    cache: Annotated[
+        CacheResponse | None,
+        Meta(
+            description="The page cache of this API process, since it started; absent when "
+            "the service runs without one. It never makes the service unhealthy"
+        ),
+    ] = None
 
 
 class ProblemDetails(Struct, frozen=True, omit_defaults=True):

@@ -133,6 +133,10 @@ def csv_files(draw: st.DrawFn) -> CsvFile:
             )
         )
         columns.append(Column(header=header, kind=kind, cells=values))
+    if len(columns) == 1 and any(mark in columns[0].header for mark in ",;\t|"):
+        # One column named "v,w" reads as two columns (v and w) whose record is malformed:
+        # nothing in such a file tells which it is, and the service takes it for the latter.
+        columns[0] = Column(header="h", kind=columns[0].kind, cells=columns[0].cells)
     if not any(column.header.strip() for column in columns):
         # A header row of nothing but blanks is a malformed file, tested elsewhere.
         columns[0] = Column(header="h", kind=columns[0].kind, cells=columns[0].cells)

@@ -56,7 +56,8 @@ def start_serve(state: Path, port: int) -> subprocess.Popen[str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "TEST_POSTGRES_URL", "TEST_REDIS_URL"}
+        if key
+        not in {"DATABASE_URL", "REDIS_URL", "CACHE_URL", "TEST_POSTGRES_URL", "TEST_REDIS_URL"}
     }
     env |= {"DATA_DIR": str(REPO / "data"), "METRIC_ITERATIONS": "300000"}
     command = ["serve", "--port", str(port), "--state-dir", str(state), "--concurrency", "1"]
@@ -93,12 +94,23 @@ def test_serve_runs_everything_and_leaves_nothing_behind(tmp_path: Path) -> None
 
             job = wait_until(succeeded, 60, "the job")
             logs = client.get("/logs", params={"table_name": "df_sales"})
+            # Served again from the embedded cache's Redis, and revalidated.
+            client.get("/logs", params={"table_name": "df_sales"})
+            not_modified = client.get(
+                "/logs",
+                params={"table_name": "df_sales"},
+                headers={"If-None-Match": logs.headers["etag"]},
+            )
+            cache = client.get("/health").json()["cache"]
         postmaster = int((state / "postgres" / "postmaster.pid").read_text().split()[0])
         children = descendants(serve.pid) | {postmaster}
 
         assert int(job["result"]) > 0
         assert logs.status_code == 200
         assert logs.json()["count"] == 100
+        assert not_modified.status_code == 304
+        assert (cache["circuit"], cache["errors"]) == ("closed", 0)
+        assert cache["hits"] >= 2
         assert alive(postmaster)
         assert len(children) >= 3
 

@@ -1,6 +1,7 @@
 """In-memory implementations of the domain ports, for use-case tests without I/O. The contract
 tests (tests/contract/) hold each to the same assertions as its real adapter."""
 
+from tests.support.fakes.cache import InMemoryCacheServer, InMemoryLogCache
 from tests.support.fakes.clock import EPOCH, FakeClock
 from tests.support.fakes.health import InMemoryDatabaseProbe
 from tests.support.fakes.jobs import InMemoryJobRepository, InMemoryTaskQueue
@@ -16,9 +17,11 @@ from tests.support.fakes.tables import (
 __all__ = [
     "EPOCH",
     "FakeClock",
+    "InMemoryCacheServer",
     "InMemoryDatabase",
     "InMemoryDatabaseProbe",
     "InMemoryJobRepository",
+    "InMemoryLogCache",
     "InMemoryLogReader",
     "InMemoryTableCatalog",
     "InMemoryTableLoader",

@@ -285,7 +285,9 @@ class InMemoryLogReader(LogReader):
         if len(keyed) > query.limit:
             row, position = page[-1]
             next_cursor = LogCursor(date=row[date] if date else None, row=position)  # type: ignore[arg-type]
-        return LogPage(table=table, rows=[row for row, _ in page], next_cursor=next_cursor)
+        return LogPage(
+            table=table, query=query, rows=[row for row, _ in page], next_cursor=next_cursor
+        )
 
 
 def _as_text(value: object) -> str | None:

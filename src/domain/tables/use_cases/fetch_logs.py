@@ -27,8 +27,9 @@ class FetchLogs:
       compared as text. Asking for a filter the table has no column for is an error.
     - `cursor`, as returned with a page, continues with the next older records.
     - The table is loaded from its CSV file first when needed. When that reload fails, the
-      previous version is read and the page says why the current file is not served. A read
-      that races with a reload changing the table's columns is retried once.
+      previous version is read and the page says why the current file is not served.
+    - A page is all of one version of the table: a read that races with a reload is retried
+      once, on the new version.
     """
 
     def __init__(self, load_table: LoadTable, reader: LogReader) -> None:

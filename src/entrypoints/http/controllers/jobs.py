@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from dishka.integrations.litestar import FromDishka
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.spec import Example
 from litestar.params import HeaderParameter, Parameter
@@ -20,6 +20,11 @@ from domain.jobs.use_cases.launch_metric import LaunchMetric
 from domain.jobs.use_cases.list_jobs import MAX_PAGE, ListJobs
 from domain.jobs.use_cases.watch_jobs import WatchJobs
 from entrypoints.http.errors import describe, problem_responses
+from entrypoints.http.revalidation import (
+    caching_headers,
+    job_response,
+    not_modified_response,
+)
 from entrypoints.http.schemas import JobResponse, JobsResponse, LaunchResponse
 
 JOB_ID = Parameter(
@@ -79,14 +84,17 @@ class LaunchController(Controller):
         summary="A job's status and result",
         operation_id="getResult",
         description=describe(GetJobResult),
-        responses=problem_responses(400, 404, 503),
+        responses=not_modified_response() | problem_responses(400, 404, 503),
+        response_headers=caching_headers(job=True),
     )
     async def get_result(
         self,
         get_job_result: FromDishka[GetJobResult],
         job_id: Annotated[uuid.UUID, JOB_ID],
-    ) -> JobResponse:
-        return JobResponse.of(await get_job_result(str(job_id)))
+        request: Request[Any, Any, Any],
+    ) -> Response[JobResponse]:
+        job = await get_job_result(str(job_id))
+        return job_response(job, request, lambda: JobResponse.of(job))
 
 
 class JobsController(Controller):
@@ -144,12 +152,17 @@ class JobsController(Controller):
         summary="A job's status and result",
         operation_id="getJob",
         description=describe(GetJobResult),
-        responses=problem_responses(400, 404, 503),
+        responses=not_modified_response() | problem_responses(400, 404, 503),
+        response_headers=caching_headers(job=True),
     )
     async def get_job(
-        self, get_job_result: FromDishka[GetJobResult], job_id: Annotated[str, JOB_IN_PATH]
-    ) -> JobResponse:
-        return JobResponse.of(await get_job_result(job_id))
+        self,
+        get_job_result: FromDishka[GetJobResult],
+        job_id: Annotated[str, JOB_IN_PATH],
+        request: Request[Any, Any, Any],
+    ) -> Response[JobResponse]:
+        job = await get_job_result(job_id)
+        return job_response(job, request, lambda: JobResponse.of(job))
 
     @post(
         "/{job_id:str}/cancel",

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from dishka.integrations.litestar import FromDishka
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
@@ -17,6 +17,13 @@ from domain.tables.logs import (
 from domain.tables.model import TABLE_NAME_PATTERN
 from domain.tables.use_cases.fetch_logs import FetchLogs
 from entrypoints.http.errors import describe, problem_responses
+from entrypoints.http.revalidation import (
+    REVALIDATE,
+    caching_headers,
+    logs_tag,
+    not_modified_response,
+    revalidated,
+)
 from entrypoints.http.schemas import LogsResponse
 
 TABLE_VERSION = "X-Table-Version"
@@ -31,8 +38,9 @@ class LogsController(Controller):
         summary=f"The {PAGE_SIZE} latest records of a table",
         operation_id="fetchLogs",
         description=describe(FetchLogs),
-        responses=problem_responses(400, 404, 422, 503),
+        responses=not_modified_response() | problem_responses(400, 404, 422, 503),
         response_headers=[
+            *caching_headers(),
             ResponseHeader(
                 name=TABLE_VERSION,
                 description="The version of the table the rows come from",
@@ -50,6 +58,7 @@ class LogsController(Controller):
     )
     async def logs(
         self,
+        *,
         fetch_logs: FromDishka[FetchLogs],
         table_name: Annotated[
             str,
@@ -90,9 +99,12 @@ class LogsController(Controller):
                 examples=[Example(value="WyIyMDIzLTEyLTMxVDIzOjUwOjEyIiwxOTk4N10")],
             ),
         ] = None,
+        request: Request[Any, Any, Any],
     ) -> Response[LogsResponse]:
         page = await fetch_logs(table_name, from_date=from_date, user_id=user_id, cursor=cursor)
         headers = {TABLE_VERSION: str(page.table.version)}
         if page.reload_failure is not None:
             headers[TABLE_STALE] = "reload-failed"
-        return Response(LogsResponse.of(page), headers=headers)
+        return revalidated(
+            request, logs_tag(page), REVALIDATE, lambda: LogsResponse.of(page), headers=headers
+        )

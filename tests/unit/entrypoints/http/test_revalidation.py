@@ -1,0 +1,50 @@
+"""Reading If-None-Match, and the entity tags the API sends."""
+
+from __future__ import annotations
+
+import pytest
+
+from entrypoints.http.revalidation import entity_tag, matches
+
+TAG = entity_tag("logs", "sales", 3)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [TAG, f"W/{TAG}", f'"other", {TAG}', f' "other" ,W/{TAG} ', "*", " * "],
+)
+def test_a_copy_named_by_if_none_match_is_current(header: str) -> None:
+    assert matches(header, TAG)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        '"other"',
+        TAG.strip('"'),
+        f'"{TAG}"',
+        "W/",
+        '"',
+        "*, x",
+        entity_tag("logs", "sales", 4),
+    ],
+)
+def test_any_other_if_none_match_is_not(header: str | None) -> None:
+    assert not matches(header, TAG)
+
+
+def test_tags_are_strong_opaque_and_differ_with_any_part() -> None:
+    again, longer, other_kind = (
+        entity_tag("logs", "sales", 3),
+        entity_tag("logs", "sales", 3, None),
+        entity_tag("tables", "sales", 3),
+    )
+
+    assert TAG.startswith('"logs-')
+    assert TAG.endswith('"')
+    assert '"' not in TAG[1:-1]
+    assert again == TAG
+    assert longer != TAG
+    assert other_kind != TAG
