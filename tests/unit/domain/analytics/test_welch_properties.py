@@ -18,7 +18,7 @@ from domain.analytics.statistics import StatisticsError, WelchResult, welch_from
 
 Floats = NDArray[np.float64]
 
-PROPERTIES = settings(database=None, deadline=None, max_examples=150)
+PROPERTIES = settings(database=None, deadline=None, max_examples=100)
 
 values = st.integers(-16_000, 16_000).map(lambda k: k / 16)
 groups = st.lists(values, min_size=2, max_size=40).map(lambda xs: np.array(xs, dtype=np.float64))
