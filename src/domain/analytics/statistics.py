@@ -25,6 +25,7 @@ Decisions shared by every test in this package:
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +49,7 @@ class StatisticsError(ValueError):
 
 
 def check_alpha(alpha: float) -> float:
-    if not (isinstance(alpha, int | float) and 0.0 < alpha < 1.0):
+    if isinstance(alpha, bool) or not (isinstance(alpha, numbers.Real) and 0.0 < alpha < 1.0):
         raise StatisticsError(f"alpha must be a number strictly between 0 and 1, got {alpha!r}")
     return float(alpha)
 
@@ -64,6 +65,8 @@ def as_values(values: npt.ArrayLike, *, name: str) -> NDArray[np.float64]:
 
 
 def check_users(users: int, *, name: str) -> None:
+    if isinstance(users, bool) or not isinstance(users, numbers.Integral):
+        raise StatisticsError(f"{name} must count its users in an integer, got {users!r}")
     if users < MIN_USERS:
         raise StatisticsError(f"{name} has {users} users; a test needs at least {MIN_USERS}")
 

@@ -172,7 +172,7 @@ def test_alpha_must_lie_strictly_between_zero_and_one(alpha: float) -> None:
 
 @pytest.mark.parametrize(
     ("users", "mean", "variance"),
-    [(1, 0.0, 1.0), (5, math.nan, 1.0), (5, 0.0, -1.0), (5, 0.0, math.inf)],
+    [(1, 0.0, 1.0), (2.5, 0.0, 1.0), (5, math.nan, 1.0), (5, 0.0, -1.0), (5, 0.0, math.inf)],
 )
 def test_a_summary_rejects_impossible_aggregates(users: int, mean: float, variance: float) -> None:
     with pytest.raises(StatisticsError):
