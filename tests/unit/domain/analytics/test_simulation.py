@@ -110,6 +110,10 @@ def test_a_planted_ten_percent_lift_is_covered_and_detected(
     expected_power = float(stats.norm.sf(z - shift) + stats.norm.cdf(-z - shift))
     record_property("power", detected / SPLITS)
     record_property("expected_power", expected_power)
+    print(
+        f"coverage {covered / SPLITS:.3f}, power {detected / SPLITS:.3f}"
+        f" (normal approximation {expected_power:.3f})"
+    )
 
     low, high = binomial_band(SPLITS, 1.0 - ALPHA)
     assert low <= covered <= high
