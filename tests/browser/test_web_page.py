@@ -84,7 +84,7 @@ def test_browsing_a_table_shows_the_rows_the_api_returns(page: Page, system: str
     expect(rows).to_have_count(100)
     expected = api(system, "/logs?table_name=df_sales")["rows"]
     first_cells = rows.first.locator("td").all_inner_texts()
-    assert sorted(names) == ["df_sales", "df_sales_detail"]
+    assert sorted(names) == ["df_sales", "df_sales_detail", "experiment_users"]
     assert first_cells[0].replace(",", "").replace("\u2009", "").strip() == str(
         expected[0]["sale_id"]
     )
