@@ -56,6 +56,7 @@ HEXAGON = {
         "TaskQueue",
         "JobFeed",
         "Clock",
+        "Metric",
     ),
     "adapters": (
         "FileSystemTableSources",

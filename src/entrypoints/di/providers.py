@@ -32,6 +32,7 @@ from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
 from adapters.postgres.probe import PostgresDatabaseProbe
 from adapters.system_clock import SystemClock
+from domain.analytics.calculate_metric import CalculateMetric
 from domain.health.ports import DatabaseProbe
 from domain.health.use_cases.check_health import CheckHealth
 from domain.jobs.limits import JobLimits
@@ -43,6 +44,7 @@ from domain.jobs.use_cases.list_jobs import ListJobs
 from domain.jobs.use_cases.run_metric import RunMetric
 from domain.jobs.use_cases.watch_jobs import WatchJobs
 from domain.shared.clock import Clock
+from domain.shared.metrics import MetricRegistry
 from domain.tables.ports import LogReader, TableCatalog, TableLoader, TableSources
 from domain.tables.use_cases.fetch_logs import FetchLogs
 from domain.tables.use_cases.list_tables import ListTables
@@ -115,16 +117,20 @@ class JobsProvider(Provider):
 
     @provide(scope=Scope.REQUEST)
     def run_metric(
-        self, jobs: JobRepository, limits: JobLimits, clock: Clock, settings: Settings
+        self, jobs: JobRepository, limits: JobLimits, clock: Clock, metrics: MetricRegistry
     ) -> RunMetric:
         # Names the process, so an operator (or a fault test) can find a job's worker.
         return RunMetric(
-            jobs,
-            limits,
-            clock,
-            worker=f"{socket.gethostname()}:{os.getpid()}",
-            iterations=settings.jobs.metric_iterations,
+            jobs, limits, clock, metrics, worker=f"{socket.gethostname()}:{os.getpid()}"
         )
+
+
+class MetricsProvider(Provider):
+    """The metrics jobs can run: the registry the jobs context reads, filled from analytics."""
+
+    @provide(scope=Scope.REQUEST)
+    def metrics(self, settings: Settings) -> MetricRegistry:
+        return MetricRegistry([CalculateMetric(iterations=settings.jobs.metric_iterations)])
 
 
 class UseCasesProvider(Provider):
@@ -161,6 +167,7 @@ def get_providers() -> list[Provider]:
         PostgresProvider(),
         FilesProvider(),
         JobsProvider(),
+        MetricsProvider(),
         UseCasesProvider(),
     ]
 

@@ -121,6 +121,10 @@ class LaunchResponse(Struct, frozen=True):
 class JobResponse(Struct, frozen=True):
     job_id: uuid.UUID
     metric: str
+    params: Annotated[
+        dict[str, Any],
+        Meta(description="The metric's parameters as it checked them, every default filled in"),
+    ]
     status: Annotated[
         JobStatus,
         Meta(
@@ -128,12 +132,22 @@ class JobResponse(Struct, frozen=True):
             "whose worker was lost goes back to running on redelivery"
         ),
     ]
-    progress: Annotated[float, Meta(ge=0, le=1, description="Fraction done, updated every 2%")]
-    result: Annotated[
+    progress: Annotated[
+        float,
+        Meta(ge=0, le=1, description="Fraction done: every 2% for calculate_metric, by phase"),
+    ]
+    phase: Annotated[
         str | None,
         Meta(
-            description="The exact result as a decimal string (it exceeds 2^53 and int64); "
-            "null until the job succeeded",
+            description="What the run is doing, for metrics in phases (ab_test: aggregating, "
+            "testing); null otherwise"
+        ),
+    ]
+    result: Annotated[
+        str | dict[str, Any] | None,
+        Meta(
+            description="null until the job succeeded. calculate_metric: the exact result as "
+            "a decimal string (it exceeds 2^53 and int64); ab_test: an object",
             examples=["166666091666880000000"],
         ),
     ]
@@ -150,9 +164,11 @@ class JobResponse(Struct, frozen=True):
         return cls(
             job_id=job.id,
             metric=job.metric,
+            params=job.params,
             status=job.status,
             progress=job.progress,
-            result=str(job.result) if job.result is not None else None,
+            phase=job.phase,
+            result=str(job.result) if isinstance(job.result, int) else job.result,
             error=job.error,
             attempts=job.attempts,
             cancel_requested=job.cancel_requested,

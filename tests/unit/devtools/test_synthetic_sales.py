@@ -336,6 +336,8 @@ def test_the_experiment_is_the_last_quarter_with_the_quarter_before_as_its_pre_p
     experiment = dataset.result.experiment
     assert experiment.users_path.name == EXPERIMENT_USERS_FILE
     assert (experiment.start, experiment.end) == (dt.date(2023, 10, 1), dt.date(2023, 12, 31))
+    assert experiment.start is not None
+    assert experiment.end is not None
     assert (experiment.end - experiment.start).days + 1 == EXPERIMENT_DAYS
     assert experiment.pre_period == (dt.date(2023, 7, 1), dt.date(2023, 9, 30))
     assert experiment.lift == TREATMENT_LIFT

@@ -4,7 +4,8 @@ import random
 
 import pytest
 
-from domain.jobs.metric import PROGRESS_STEPS, MetricStopped, calculate_metric
+from domain.analytics.calculate_metric import PROGRESS_STEPS, calculate_metric
+from domain.shared.metrics import MetricStopped
 from tests.support.brief import brief_metric, metric_upper_bound
 
 
