@@ -45,6 +45,7 @@ HEXAGON = {
         "CancelJob",
         "WatchJobs",
         "RunMetric",
+        "ListMetrics",
     ),
     "ports": (
         "TableSources",
@@ -57,6 +58,7 @@ HEXAGON = {
         "JobFeed",
         "Clock",
         "Metric",
+        "ExperimentData",
     ),
     "adapters": (
         "FileSystemTableSources",
@@ -68,6 +70,7 @@ HEXAGON = {
         "LoggedJobRepository",
         "CeleryTaskQueue",
         "PostgresJobFeed",
+        "PostgresExperimentData",
         "SystemClock",
     ),
 }
@@ -77,6 +80,7 @@ EXTERNAL_NAMES = frozenset(
     {
         # psycopg, psycopg_pool
         "AsyncConnectionPool",
+        "AsyncRawCursor",
         "OperationalError",
         "PoolTimeout",
         "UndefinedColumn",

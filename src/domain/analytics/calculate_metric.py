@@ -72,7 +72,7 @@ class CalculateMetric(Metric):
 
     async def validate(self, params: Mapping[str, object]) -> JsonObject:
         for name in params:
-            raise InvalidParameter(f"params.{name}", f"{self.name} takes no parameters.")
+            raise InvalidParameter(name, f"{self.name} takes no parameters.")
         return {}
 
     async def run(self, params: Mapping[str, object], progress: Progress) -> int:

@@ -24,6 +24,7 @@ from adapters.celery.task_queue import CeleryTaskQueue
 from adapters.csv.sources import FileSystemTableSources
 from adapters.logging.jobs import LoggedJobRepository
 from adapters.postgres.catalog import PostgresTableCatalog
+from adapters.postgres.experiment_data import PostgresExperimentData
 from adapters.postgres.job_feed import PostgresJobFeed
 from adapters.postgres.job_repository import PostgresJobRepository
 from adapters.postgres.loading.loader import PostgresTableLoader
@@ -32,7 +33,9 @@ from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
 from adapters.postgres.probe import PostgresDatabaseProbe
 from adapters.system_clock import SystemClock
+from domain.analytics.ab_test import AbTestMetric
 from domain.analytics.calculate_metric import CalculateMetric
+from domain.analytics.ports import ExperimentData
 from domain.health.ports import DatabaseProbe
 from domain.health.use_cases.check_health import CheckHealth
 from domain.jobs.limits import JobLimits
@@ -41,6 +44,7 @@ from domain.jobs.use_cases.cancel_job import CancelJob
 from domain.jobs.use_cases.get_job_result import GetJobResult
 from domain.jobs.use_cases.launch_metric import LaunchMetric
 from domain.jobs.use_cases.list_jobs import ListJobs
+from domain.jobs.use_cases.list_metrics import ListMetrics
 from domain.jobs.use_cases.run_metric import RunMetric
 from domain.jobs.use_cases.watch_jobs import WatchJobs
 from domain.shared.clock import Clock
@@ -128,9 +132,13 @@ class JobsProvider(Provider):
 class MetricsProvider(Provider):
     """The metrics jobs can run: the registry the jobs context reads, filled from analytics."""
 
+    experiment_data = provide(PostgresExperimentData, provides=ExperimentData, scope=Scope.REQUEST)
+
     @provide(scope=Scope.REQUEST)
-    def metrics(self, settings: Settings) -> MetricRegistry:
-        return MetricRegistry([CalculateMetric(iterations=settings.jobs.metric_iterations)])
+    def metrics(self, settings: Settings, data: ExperimentData) -> MetricRegistry:
+        return MetricRegistry(
+            [CalculateMetric(iterations=settings.jobs.metric_iterations), AbTestMetric(data)]
+        )
 
 
 class UseCasesProvider(Provider):
@@ -143,6 +151,7 @@ class UseCasesProvider(Provider):
         LaunchMetric,
         GetJobResult,
         ListJobs,
+        ListMetrics,
         CancelJob,
         WatchJobs,
     )

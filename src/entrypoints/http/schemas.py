@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
 
 from domain.jobs.model import Job, JobsPage, JobStatus
+from domain.shared.metrics import Metric, MetricResult
 from domain.tables.logs import PAGE_SIZE, LogPage, encode_cursor
 from domain.tables.model import Column, LoadState, TableStatus
 
@@ -113,9 +114,130 @@ class TablesResponse(Struct, frozen=True):
     tables: list[TableResponse]
 
 
+class LaunchRequest(Struct, frozen=True, forbid_unknown_fields=True):
+    """A metric to launch, and its parameters."""
+
+    metric: Annotated[
+        str,
+        Meta(
+            description="A metric's name, as `GET /launch/metrics` lists them",
+            examples=["ab_test", "calculate_metric"],
+        ),
+    ]
+    params: Annotated[
+        dict[str, Any],
+        Meta(
+            description="The metric's parameters: `GET /launch/metrics` gives each metric's "
+            "JSON Schema of them, defaults included"
+        ),
+    ] = msgspec.field(default_factory=dict)
+
+
 class LaunchResponse(Struct, frozen=True):
     job_id: uuid.UUID
     status: JobStatus
+
+
+class MetricResponse(Struct, frozen=True):
+    name: str
+    description: str
+    parameters: Annotated[
+        dict[str, Any], Meta(description="The JSON Schema (2020-12) of the metric's parameters")
+    ]
+
+    @classmethod
+    def of(cls, metric: Metric) -> MetricResponse:
+        return cls(
+            name=metric.name, description=metric.description, parameters=dict(metric.parameters)
+        )
+
+
+class MetricsResponse(Struct, frozen=True):
+    metrics: list[MetricResponse]
+
+
+class GroupFigures(Struct, frozen=True, kw_only=True):
+    """One group of an A/B test."""
+
+    assigned: Annotated[int, Meta(description="Users the assignment table puts in the group")]
+    users: Annotated[
+        int,
+        Meta(
+            description="Users analysed: all assigned for sum and count; for mean and ratio, "
+            "those with events in the window"
+        ),
+    ]
+    mean: Annotated[float, Meta(description="The group's mean per user; for a ratio, the ratio")]
+    std: Annotated[
+        float,
+        Meta(
+            description="Standard deviation per user (for a ratio, of the linearised values): "
+            "std / sqrt(users) is the standard error of `mean`"
+        ),
+    ]
+    ci_low: Annotated[float, Meta(description="`mean`'s interval at 1 - alpha")]
+    ci_high: float
+
+
+class DaysSchema(Struct, frozen=True):
+    from_date: dt.date
+    to_date: dt.date
+
+
+class CupedFigures(Struct, frozen=True, kw_only=True):
+    """The test again on CUPED-adjusted values: Y - theta (X - mean X), X being the same
+    aggregate over the pre-period."""
+
+    theta: float
+    variance_reduction: Annotated[
+        float, Meta(description="1 - var(adjusted) / var(raw), both groups together")
+    ]
+    pre_period: DaysSchema
+    control: GroupFigures
+    treatment: GroupFigures
+    difference: float
+    relative_difference: float | None
+    ci_low: float
+    ci_high: float
+    p_value: float
+    standard_error: float
+    statistic: float
+
+
+class AbTestResult(Struct, frozen=True, kw_only=True):
+    """What `ab_test` found. Numbers are JSON numbers."""
+
+    test: Annotated[
+        Literal["welch_t", "delta_method"],
+        Meta(description="Welch's t-test (sum, count, mean) or the delta method (ratio)"),
+    ]
+    control: GroupFigures
+    treatment: GroupFigures
+    difference: Annotated[float, Meta(description="treatment mean - control mean")]
+    relative_difference: Annotated[
+        float | None, Meta(description="difference / control mean; null when that is 0")
+    ]
+    ci_low: Annotated[float, Meta(description="The difference's interval at 1 - alpha")]
+    ci_high: float
+    p_value: Annotated[float, Meta(description="Two-sided, for a difference of 0")]
+    standard_error: float
+    statistic: Annotated[float, Meta(description="t (Welch) or z (delta method)")]
+    alpha: float
+    srm_p_value: Annotated[
+        float, Meta(description="Chi-square test of the assigned users against an even split")
+    ]
+    srm: Annotated[
+        bool,
+        Meta(
+            description="Sample-ratio mismatch: srm_p_value < srm_threshold; no difference "
+            "can then be trusted"
+        ),
+    ]
+    srm_threshold: float
+    excluded_users: Annotated[
+        int, Meta(description="Users the assignment table puts in both groups: left out")
+    ]
+    cuped: CupedFigures | None
 
 
 class JobResponse(Struct, frozen=True):
@@ -144,7 +266,7 @@ class JobResponse(Struct, frozen=True):
         ),
     ]
     result: Annotated[
-        str | dict[str, Any] | None,
+        str | AbTestResult | None,
         Meta(
             description="null until the job succeeded. calculate_metric: the exact result as "
             "a decimal string (it exceeds 2^53 and int64); ab_test: an object",
@@ -168,7 +290,7 @@ class JobResponse(Struct, frozen=True):
             status=job.status,
             progress=job.progress,
             phase=job.phase,
-            result=str(job.result) if isinstance(job.result, int) else job.result,
+            result=_result(job.result),
             error=job.error,
             attempts=job.attempts,
             cancel_requested=job.cancel_requested,
@@ -211,6 +333,12 @@ class ProblemDetails(Struct, frozen=True, omit_defaults=True):
     line: int | None = None
     column: str | None = None
     retry_after: int | None = None
+
+
+def _result(result: MetricResult | None) -> str | AbTestResult | None:
+    if result is None or isinstance(result, int):
+        return None if result is None else str(result)
+    return msgspec.convert(result, AbTestResult)
 
 
 def _json_value(value: object) -> object:

@@ -238,7 +238,7 @@ async def test_an_unknown_metric_is_refused_naming_metric_and_creates_nothing(
 
 @pytest.mark.parametrize(
     ("metric", "params", "named"),
-    [("window", {"days": 400}, "days"), ("calculate_metric", {"n": 5}, "params.n")],
+    [("window", {"days": 400}, "days"), ("calculate_metric", {"n": 5}, "n")],
 )
 async def test_wrong_parameters_are_refused_before_anything_is_queued(
     jobs: InMemoryJobRepository,
