@@ -29,6 +29,7 @@ MAX_GROUP_VALUE_LENGTH = 200
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _NAME: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH}
+_TABLE: dict[str, Any] = {**_NAME, "x-kind": "table"}
 _GROUP: dict[str, Any] = {
     "type": ["string", "integer", "boolean"],
     "minLength": 1,
@@ -40,59 +41,113 @@ _DATE: dict[str, Any] = {
     "format": "date",
     "pattern": r"^\d{4}-\d{2}-\d{2}$",
 }
+_PER_USER = [Aggregate.SUM.value, Aggregate.COUNT.value, Aggregate.MEAN.value]
+
+
+def _column(*, numeric: bool, optional: bool = True) -> dict[str, Any]:
+    """A column of the table its sibling `table` names."""
+    spec: dict[str, Any] = {**_NAME, "x-kind": "column", "x-table": "table"}
+    if optional:
+        spec["type"] = ["string", "null"]
+    if numeric:
+        spec["x-numeric"] = True
+    return spec
+
 
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "ab_test",
+    "description": "Keywords starting with x- are hints for forms: x-kind says a string names "
+    "a table or a column, x-table which sibling parameter names that column's table, "
+    "x-numeric that only numeric (or boolean) columns fit, x-aggregates the aggregates a "
+    "parameter applies to.",
     "type": "object",
     "required": ["table"],
     "additionalProperties": False,
     "properties": {
-        "assignments": {
-            "type": "object",
-            "description": "The table saying which user is in which group",
-            "additionalProperties": False,
-            "properties": {
-                "table": {**_NAME, "default": DEFAULT_ASSIGNMENTS["table"]},
-                "user_column": {**_NAME, "default": DEFAULT_ASSIGNMENTS["user_column"]},
-                "group_column": {**_NAME, "default": DEFAULT_ASSIGNMENTS["group_column"]},
-                "control": {**_GROUP, "default": DEFAULT_ASSIGNMENTS["control"]},
-                "treatment": {**_GROUP, "default": DEFAULT_ASSIGNMENTS["treatment"]},
-            },
-        },
-        "table": {**_NAME, "description": "The events table, such as df_sales"},
-        "value": {
-            **_NAME,
-            "type": ["string", "null"],
-            "description": "A numeric (or boolean) column of the events table; omitted to count "
-            "rows. Not with ratio",
-        },
+        "table": {**_TABLE, "title": "Events table", "description": "Such as df_sales"},
         "aggregate": {
+            "title": "Per user",
             "enum": [kind.value for kind in Aggregate],
             "default": Aggregate.SUM.value,
             "description": "Per user over the window: sum, count or mean of value (users "
             "without events count 0 for sum and count and are left out of mean); or ratio, "
             "sum(numerator) / sum(denominator) over each group's users by the delta method",
         },
-        "numerator": {**_NAME, "type": ["string", "null"], "description": "Ratio only"},
-        "denominator": {
-            **_NAME,
-            "type": ["string", "null"],
-            "description": "Ratio only; omitted to count rows (revenue per order)",
+        "value": {
+            **_column(numeric=True),
+            "title": "Value",
+            "x-aggregates": _PER_USER,
+            "description": "A numeric (or boolean) column of the events table; omitted to count "
+            "rows. Not with ratio",
         },
-        "from_date": {**_DATE, "description": "The window's first day (inclusive)"},
-        "to_date": {**_DATE, "description": "The window's last day (inclusive)"},
+        "numerator": {
+            **_column(numeric=True),
+            "title": "Numerator",
+            "x-aggregates": [Aggregate.RATIO.value],
+            "description": "Ratio only: the column summed above the line",
+        },
+        "denominator": {
+            **_column(numeric=True),
+            "title": "Denominator",
+            "x-aggregates": [Aggregate.RATIO.value],
+            "description": "Ratio only: the column summed below the line; omitted to count rows "
+            "(revenue per order)",
+        },
+        "from_date": {
+            **_DATE,
+            "title": "From",
+            "description": "The window's first day (inclusive)",
+        },
+        "to_date": {**_DATE, "title": "To", "description": "The window's last day (inclusive)"},
+        "cuped": {
+            "type": "boolean",
+            "title": "CUPED",
+            "default": False,
+            "x-aggregates": _PER_USER,
+            "description": "Use the same aggregate over the equally long period before "
+            "from_date as a covariate (needs from_date and to_date; not with ratio)",
+        },
         "alpha": {
             "type": "number",
+            "title": "Alpha",
             "exclusiveMinimum": 0,
             "exclusiveMaximum": 1,
             "default": DEFAULT_ALPHA,
             "description": "Intervals are at 1 - alpha; a difference is significant at p < alpha",
         },
-        "cuped": {
-            "type": "boolean",
-            "default": False,
-            "description": "Use the same aggregate over the equally long period before "
-            "from_date as a covariate (needs from_date and to_date; not with ratio)",
+        "assignments": {
+            "type": "object",
+            "title": "Assignments",
+            "description": "The table saying which user is in which group",
+            "additionalProperties": False,
+            "properties": {
+                "table": {
+                    **_TABLE,
+                    "title": "Assignment table",
+                    "default": DEFAULT_ASSIGNMENTS["table"],
+                },
+                "user_column": {
+                    **_column(numeric=False, optional=False),
+                    "title": "User column",
+                    "default": DEFAULT_ASSIGNMENTS["user_column"],
+                },
+                "group_column": {
+                    **_column(numeric=False, optional=False),
+                    "title": "Group column",
+                    "default": DEFAULT_ASSIGNMENTS["group_column"],
+                },
+                "control": {
+                    **_GROUP,
+                    "title": "Control group",
+                    "default": DEFAULT_ASSIGNMENTS["control"],
+                },
+                "treatment": {
+                    **_GROUP,
+                    "title": "Treatment group",
+                    "default": DEFAULT_ASSIGNMENTS["treatment"],
+                },
+            },
         },
     },
 }
