@@ -72,17 +72,20 @@ WITH assigned AS (
     GROUP BY 1
 )
 SELECT a.arm,
-       count(*) AS assigned,
-       array_agg({metric_value}) FILTER (WHERE {analysed}) AS metric,
-       array_agg({denominator_value}) FILTER (WHERE {analysed}) AS denominator,
-       array_agg({covariate_value}) FILTER (WHERE {analysed}) AS covariate,
-       (SELECT count(*) FROM assigned WHERE arm <> other) AS excluded
+       count(*) FILTER (WHERE a.arm = a.other) AS assigned,
+       array_agg({metric_value}) FILTER (WHERE a.arm = a.other AND {analysed}) AS metric,
+       array_agg({denominator_value}) FILTER (WHERE a.arm = a.other AND {analysed})
+           AS denominator,
+       array_agg({covariate_value}) FILTER (WHERE a.arm = a.other AND {analysed}) AS covariate,
+       count(*) FILTER (WHERE a.arm <> a.other) AS excluded
 FROM assigned a LEFT JOIN per_user e USING (user_id)
-WHERE a.arm = a.other
 GROUP BY a.arm
 """)
 """Each assigned user's aggregate, one array per group: one pass over the events table
-(window and pre-period together), joined to the assigned users."""
+(window and pre-period together), joined to the assigned users. A user with both group
+values has min <> max: counted as excluded (under the smaller value), analysed in neither.
+Every aggregate of a group sees the same rows under the same filter, so the arrays line up
+user by user."""
 
 
 class PostgresExperimentData(ExperimentData):
@@ -120,7 +123,7 @@ class PostgresExperimentData(ExperimentData):
         return UserAggregates(
             control=_group(groups.get(assignments.control), query),
             treatment=_group(groups.get(assignments.treatment), query),
-            excluded=rows[0][5] if rows else 0,
+            excluded=sum(row[5] for row in rows),
         )
 
 

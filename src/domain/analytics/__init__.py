@@ -1,4 +1,9 @@
-"""Statistics for A/B tests on per-user values: pure functions over numpy arrays, no I/O.
+"""The analytics context: the metrics jobs run, and the statistics of A/B tests.
+
+The metrics (`domain.shared.metrics.Metric`) are `CalculateMetric` (the brief's loop, in
+`calculate_metric`) and `AbTestMetric` (`ab_test`), which reads the stored tables through its
+port `ExperimentData` (`ports`). The statistics below are pure functions over numpy arrays,
+no I/O; this package exports them.
 
 Which test for which metric:
 
