@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 
 import click
+from dishka import AsyncContainer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -19,7 +20,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from domain.shared.errors import DomainError
+from domain.shared.errors import DomainError, InvalidInput, NotFound
+from domain.tables.errors import MalformedSource
 from domain.tables.model import TableName
 from domain.tables.ports import TableSources
 from domain.tables.use_cases.load_table import LoadTable
@@ -102,42 +104,64 @@ def worker(concurrency: int | None) -> None:
 @main.command()
 @click.argument("tables", nargs=-1)
 def load(tables: tuple[str, ...]) -> None:
-    """Load CSV tables into PostgreSQL now (every CSV in DATA_DIR when none is named)."""
+    """Load CSV tables into PostgreSQL now (every CSV in DATA_DIR when none is named).
+
+    Every table is tried; each failure is reported with its file, line and column, and the
+    command exits with status 1 at the end when any table failed.
+    """
     current = settings()
     configure_logging(current.log.level)
     try:
-        asyncio.run(_load(current, tables))
+        failed = asyncio.run(_load(current, tables))
     except DomainError as error:
         raise click.ClickException(error.detail) from error
+    if failed:
+        raise click.ClickException(
+            f"{len(failed)} of the tables failed to load: {', '.join(failed)}"
+        )
 
 
-async def _load(current: Settings, names: tuple[str, ...]) -> None:
+async def _load(current: Settings, names: tuple[str, ...]) -> list[str]:
+    """Loads each table; returns the names of those that failed."""
     container = make_container(current)
+    failed: list[str] = []
     try:
         sources = await container.get(TableSources)
         if not names:
             names = tuple(str(source.table) for source in await sources.list())
             if not names:
                 console.print(f"No CSV files in {current.data.dir}")
-                return
+                return failed
         with _progress() as progress:
             for name in names:
-                source = await sources.find(TableName(name))
-                total = source.fingerprint.size if source else None
-                task = progress.add_task(name, total=total)
-                async with container() as request:
-                    load_table = await request.get(LoadTable)
-                    table = await load_table(
-                        name,
-                        progress=partial(progress.advance, task),
-                        keep_serving_on_failure=False,
-                    )
-                progress.update(task, completed=total or 0)
-                progress.console.print(
-                    f"{table.name}: {table.row_count:,} rows, version {table.version}"
-                )
+                found = await _load_one(container, sources, name, progress)
+                if not found:
+                    failed.append(name)
     finally:
         await container.close()
+    return failed
+
+
+async def _load_one(
+    container: AsyncContainer, sources: TableSources, name: str, progress: Progress
+) -> bool:
+    """Loads one table, printing what came of it; False when it failed."""
+    try:
+        source = await sources.find(TableName(name))
+        total = source.fingerprint.size if source else None
+        task = progress.add_task(name, total=total)
+        async with container() as request:
+            load_table = await request.get(LoadTable)
+            served = await load_table(
+                name, progress=partial(progress.advance, task), keep_serving_on_failure=False
+            )
+    except (MalformedSource, NotFound, InvalidInput) as error:
+        progress.console.print(f"[red]{name}: {error.detail}[/]")
+        return False
+    table = served.table
+    progress.update(task, completed=total or 0)
+    progress.console.print(f"{table.name}: {table.row_count:,} rows, version {table.version}")
+    return True
 
 
 def _progress() -> Progress:

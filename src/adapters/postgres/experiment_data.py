@@ -16,7 +16,8 @@ from psycopg import AsyncRawCursor, sql
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.errors import database_errors
-from adapters.postgres.schema import DATA_SCHEMA
+from adapters.postgres.schema import stored_table
+from adapters.postgres.statements import Parameters, fetch_all
 from domain.analytics.experiment import (
     Aggregate,
     AggregateQuery,
@@ -30,7 +31,7 @@ from domain.analytics.experiment import (
 )
 from domain.analytics.ports import ExperimentData
 from domain.tables.errors import InvalidTableName, TableNotFound
-from domain.tables.model import ColumnType, TableInfo
+from domain.tables.model import ColumnType, TableInfo, TableName
 from domain.tables.use_cases.load_table import LoadTable
 
 KIND = {
@@ -95,29 +96,31 @@ class PostgresExperimentData(ExperimentData):
 
     async def describe(self, table: str) -> DataTable | None:
         try:
-            info = await self._load_table(table)
+            served = await self._load_table(table)
         except (TableNotFound, InvalidTableName):
             return None
-        return data_table(info)
+        return data_table(served.table)
 
     async def groups_found(self, assignments: Assignments) -> frozenset[str]:
         statement = GROUPS_FOUND.format(
-            table=sql.Identifier(DATA_SCHEMA, assignments.table),
+            table=stored_table(TableName(assignments.table)),
             user=sql.Identifier(assignments.user_column),
             group=sql.Identifier(assignments.group_column),
         )
+        params = Parameters()
+        params.bind(assignments.control)
+        params.bind(assignments.treatment)
         async with database_errors(), self._pool.connection() as conn:
-            cur = AsyncRawCursor(conn)
-            await cur.execute(statement, (assignments.control, assignments.treatment))
-            return frozenset(value for (value,) in await cur.fetchall())
+            rows = await fetch_all(conn, statement, params)
+        return frozenset(value for (value,) in rows)
 
     async def user_aggregates(self, query: AggregateQuery) -> UserAggregates:
         statement, params = aggregates_statement(query)
         async with database_errors(), self._pool.connection() as conn, conn.transaction():
             await conn.execute(WORK_MEM)
-            cur = AsyncRawCursor(conn)
-            await cur.execute(statement, params, binary=True)
-            rows = await cur.fetchall()
+            async with AsyncRawCursor(conn) as cur:
+                await cur.execute(statement, params.values, binary=True)
+                rows = await cur.fetchall()
         assignments = query.assignments
         groups = {row[0]: row for row in rows}
         return UserAggregates(
@@ -136,21 +139,12 @@ def data_table(info: TableInfo) -> DataTable:
     )
 
 
-class _Parameters:
-    """Numbers `$1`, `$2`, ... as values are added (psycopg's sql module has no `$n`)."""
-
-    def __init__(self, *values: object) -> None:
-        self.values = list(values)
-
-    def add(self, value: object) -> sql.Composable:
-        self.values.append(value)
-        return sql.SQL("$") + sql.Literal(len(self.values))
-
-
-def aggregates_statement(query: AggregateQuery) -> tuple[sql.Composed, list[object]]:
+def aggregates_statement(query: AggregateQuery) -> tuple[sql.Composed, Parameters]:
     """The one statement of `user_aggregates`, and its parameters."""
     assignments = query.assignments
-    params = _Parameters(assignments.control, assignments.treatment)
+    params = Parameters()
+    params.bind(assignments.control)
+    params.bind(assignments.treatment)
     date = sql.Identifier(query.date_column) if query.date_column is not None else None
 
     def days(since: dt.date | None, until: dt.date | None) -> sql.Composable:
@@ -158,9 +152,9 @@ def aggregates_statement(query: AggregateQuery) -> tuple[sql.Composed, list[obje
         so 9999-12-31 is fine)."""
         conditions: list[sql.Composable] = []
         if date is not None and since is not None:
-            conditions.append(sql.SQL("{} >= {}").format(date, params.add(since)))
+            conditions.append(sql.SQL("{} >= {}").format(date, params.bind(since)))
         if date is not None and until is not None:
-            conditions.append(sql.SQL("{} < {} + 1").format(date, params.add(until)))
+            conditions.append(sql.SQL("{} < {} + 1").format(date, params.bind(until)))
         return sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")
 
     pre = query.pre_period
@@ -192,9 +186,9 @@ def aggregates_statement(query: AggregateQuery) -> tuple[sql.Composed, list[obje
     statement = USER_AGGREGATES.format(
         a_user=sql.Identifier(assignments.user_column),
         a_group=sql.Identifier(assignments.group_column),
-        a_table=sql.Identifier(DATA_SCHEMA, assignments.table),
+        a_table=stored_table(TableName(assignments.table)),
         e_user=sql.Identifier(query.user_column),
-        e_table=sql.Identifier(DATA_SCHEMA, query.table),
+        e_table=stored_table(TableName(query.table)),
         metric=metric,
         denominator=denominator if denominator is not None else sql.SQL("NULL"),
         covariate=covariate if covariate is not None else sql.SQL("NULL"),
@@ -205,7 +199,7 @@ def aggregates_statement(query: AggregateQuery) -> tuple[sql.Composed, list[obje
         covariate_value=value("covariate", covariate is not None, missing),
         analysed=analysed,
     )
-    return statement, params.values
+    return statement, params
 
 
 def _aggregate(

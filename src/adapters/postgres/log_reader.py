@@ -4,7 +4,8 @@ from psycopg import errors, sql
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.errors import database_errors
-from adapters.postgres.schema import DATA_SCHEMA, ROW_KEY
+from adapters.postgres.schema import ROW_KEY, stored_table
+from adapters.postgres.statements import Parameters, fetch_all
 from domain.tables.errors import TableChanged
 from domain.tables.logs import LogCursor, LogPage, LogQuery
 from domain.tables.model import TableInfo
@@ -21,8 +22,7 @@ class PostgresLogReader(LogReader):
         statement, params = logs_query(table, query)
         try:
             async with database_errors(), self._pool.connection() as conn:
-                cur = await conn.execute(statement, params)
-                records = await cur.fetchall()
+                records = await fetch_all(conn, statement, params)
         except (
             errors.UndefinedTable,
             errors.UndefinedColumn,
@@ -41,49 +41,58 @@ class PostgresLogReader(LogReader):
         return LogPage(table=table, rows=rows, next_cursor=next_cursor)
 
 
-def logs_query(table: TableInfo, query: LogQuery) -> tuple[sql.Composed, list[object]]:
+def logs_query(table: TableInfo, query: LogQuery) -> tuple[sql.Composed, Parameters]:
     """The page's query: one index range scan in the index's own order.
 
     After a cursor with a date, the older dated rows and the undated ones (which come last)
     are two limited scans joined by UNION ALL: with an OR between them neither could seek.
     """
+    params = Parameters()
     row_key = sql.Identifier(ROW_KEY)
     date = sql.Identifier(table.date_column) if table.date_column is not None else None
     filters: list[sql.Composable] = []
-    params: list[object] = []
     if query.from_date is not None and date is not None:
-        filters.append(sql.SQL("{} >= %s").format(date))
-        params.append(query.from_date)
+        filters.append(sql.SQL("{} >= {}").format(date, params.bind(query.from_date)))
     if query.user_id is not None and table.user_column is not None:
-        filters.append(sql.SQL("{}::text = %s").format(sql.Identifier(table.user_column)))
-        params.append(query.user_id)
+        filters.append(
+            sql.SQL("{}::text = {}").format(
+                sql.Identifier(table.user_column), params.bind(query.user_id)
+            )
+        )
     order = sql.SQL("{} DESC").format(row_key)
     if date is not None:
         order = sql.SQL("{} DESC NULLS LAST, {}").format(date, order)
     columns = sql.SQL(", ").join(
         [row_key, *(sql.Identifier(column.name) for column in table.columns)]
     )
-    source = sql.Identifier(DATA_SCHEMA, str(table.name))
-    limit = query.limit + 1
+    source = stored_table(table.name)
+    limit = params.bind(query.limit + 1)
 
     def page(*conditions: sql.Composable) -> sql.Composed:
         where = [*filters, *conditions]
-        return sql.SQL("SELECT {} FROM {} {} ORDER BY {} LIMIT %s").format(
+        return sql.SQL("SELECT {} FROM {} {} ORDER BY {} LIMIT {}").format(
             columns,
             source,
             sql.SQL("WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL(""),
             order,
+            limit,
         )
 
     after = query.after
     if after is None:
-        return page(), [*params, limit]
+        return page(), params
     if date is None:
-        return page(sql.SQL("{} < %s").format(row_key)), [*params, after.row, limit]
+        return page(sql.SQL("{} < {}").format(row_key, params.bind(after.row))), params
     if after.date is None:
-        condition = sql.SQL("{} IS NULL AND {} < %s").format(date, row_key)
-        return page(condition), [*params, after.row, limit]
-    older = page(sql.SQL("({}, {}) < (%s, %s)").format(date, row_key))
+        condition = sql.SQL("{} IS NULL AND {} < {}").format(date, row_key, params.bind(after.row))
+        return page(condition), params
+    older = page(
+        sql.SQL("({}, {}) < ({}, {})").format(
+            date, row_key, params.bind(after.date), params.bind(after.row)
+        )
+    )
     undated = page(sql.SQL("{} IS NULL").format(date))
-    statement = sql.SQL("({}) UNION ALL ({}) ORDER BY {} LIMIT %s").format(older, undated, order)
-    return statement, [*params, after.date, after.row, limit, *params, limit, limit]
+    statement = sql.SQL("({}) UNION ALL ({}) ORDER BY {} LIMIT {}").format(
+        older, undated, order, limit
+    )
+    return statement, params

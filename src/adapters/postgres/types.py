@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Final
 
 from domain.tables.inference import StoreLimits
-from domain.tables.model import MAX_NAME_BYTES, ColumnType
+from domain.tables.model import ColumnType
 
 IDENTIFIER_BYTES: Final = 63
 """PostgreSQL's NAMEDATALEN - 1: longer identifiers are truncated."""
-assert MAX_NAME_BYTES <= IDENTIFIER_BYTES, "every table name must be a PostgreSQL identifier"
 
 WHITESPACE: Final = " \t\n\r\v\f"
 """What PostgreSQL's input functions skip around a value (C `isspace`)."""

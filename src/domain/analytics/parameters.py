@@ -24,12 +24,14 @@ DEFAULT_ASSIGNMENTS = {
 }
 """The layout of the course's own experiment_users.csv: user_id, pilot (0 control, 1 pilot)."""
 MAX_NAME_LENGTH = 63
-"""A table or column name: at most the catalog's 63 bytes (checked against it afterwards)."""
+"""A column name: at most 63 bytes, as loading makes them (checked against the table after)."""
+MAX_TABLE_NAME_LENGTH = 255
+"""A table name: a file name's stem, at most 255 bytes (checked against the tables after)."""
 MAX_GROUP_VALUE_LENGTH = 200
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _NAME: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH}
-_TABLE: dict[str, Any] = {**_NAME, "x-kind": "table"}
+_TABLE: dict[str, Any] = {**_NAME, "maxLength": MAX_TABLE_NAME_LENGTH, "x-kind": "table"}
 _GROUP: dict[str, Any] = {
     "type": ["string", "integer", "boolean"],
     "minLength": 1,
@@ -157,7 +159,7 @@ SCHEMA: dict[str, Any] = {
 def parse_params(params: Mapping[str, object]) -> AbTestParams:
     """The parameters read and cross-checked; InvalidParameter names the first wrong one."""
     _known(params, SCHEMA["properties"], prefix="")
-    table = _name(params.get("table"), "table", required=True)
+    table = _name(params.get("table"), "table", required=True, limit=MAX_TABLE_NAME_LENGTH)
     assignments = _assignments(params.get("assignments"))
     aggregate = _aggregate(params.get("aggregate", Aggregate.SUM.value))
     value, numerator, denominator = _measures(params, aggregate)
@@ -263,7 +265,12 @@ def _assignments(raw: object) -> Assignments:
         raise InvalidParameter("assignments", "it must be an object.")
     _known(raw, DEFAULT_ASSIGNMENTS, prefix="assignments.")
     names = {
-        key: _name(raw.get(key, DEFAULT_ASSIGNMENTS[key]), f"assignments.{key}", required=True)
+        key: _name(
+            raw.get(key, DEFAULT_ASSIGNMENTS[key]),
+            f"assignments.{key}",
+            required=True,
+            limit=MAX_TABLE_NAME_LENGTH if key == "table" else MAX_NAME_LENGTH,
+        )
         for key in ("table", "user_column", "group_column")
     }
     control = _group_value(raw.get("control", DEFAULT_ASSIGNMENTS["control"]), "control")
@@ -295,12 +302,12 @@ def _group_value(raw: object, key: str) -> str:
     return raw
 
 
-def _name(raw: object, parameter: str, *, required: bool) -> str:
+def _name(raw: object, parameter: str, *, required: bool, limit: int = MAX_NAME_LENGTH) -> str:
     if not isinstance(raw, str) or not raw:
         missing = "it is required" if required and raw is None else "it must be a non-empty string"
         raise InvalidParameter(parameter, f"{missing}: a table or column name.")
-    if len(raw.encode()) > MAX_NAME_LENGTH:
-        raise InvalidParameter(parameter, f"it is longer than {MAX_NAME_LENGTH} bytes.")
+    if len(raw.encode()) > limit:
+        raise InvalidParameter(parameter, f"it is longer than {limit} bytes.")
     return raw
 
 

@@ -11,15 +11,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from domain.shared.errors import InvalidParameter
-from domain.tables.model import ColumnType, TableInfo
+from domain.tables.model import ColumnType, ReloadFailure, TableInfo
 
 PAGE_SIZE = 100
 """Records in a page of logs: the brief's "100 latest records"."""
 MAX_USER_ID_LENGTH = 256
-FROM_DATE_PATTERN = (
-    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
+_YEAR = "(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_MONTH_DAY = (
+    "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    "|02-(?:0[1-9]|1[0-9]|2[0-8]))"
 )
-"""What `from_date` accepts: an ISO 8601 date, or date-time with an optional zone."""
+_LEAP_DAY = (
+    "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29"
+)
+_TIME = "[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\\.[0-9]{1,6})?)?"
+_ZONE = "(?:Z|[+-](?:[01][0-9]|2[0-3])(?::?[0-5][0-9])?)"
+FROM_DATE_PATTERN = f"^(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})(?:{_TIME}{_ZONE}?)?$"
+"""What `from_date` accepts, exactly: an ISO 8601 calendar date, or a date-time to the
+minute, second or microsecond, with an optional zone. Every string it matches is read."""
+USER_ID_PATTERN = "^[^\\x00]+$"
 
 
 Row = Mapping[str, object]
@@ -47,6 +58,8 @@ class LogPage:
     table: TableInfo
     rows: Sequence[Row]
     next_cursor: LogCursor | None
+    reload_failure: ReloadFailure | None = None
+    """Set when the table's current file failed to load: `table` is the previous version."""
 
 
 def parse_from_date(text: str) -> dt.date | dt.datetime:
@@ -66,6 +79,7 @@ def parse_from_date(text: str) -> dt.date | dt.datetime:
 
 
 def check_user_id(text: str) -> str:
+    """A user id to filter on: 1 to 256 characters, no NUL."""
     if not text:
         raise InvalidParameter("user_id", "it is empty.")
     if "\x00" in text:
@@ -95,9 +109,9 @@ def lower_bound(from_date: dt.date | dt.datetime, column_type: ColumnType) -> dt
         try:
             return moment.astimezone(dt.UTC).replace(tzinfo=None)
         except OverflowError:
-            raise InvalidParameter(
-                "from_date", f"{from_date.isoformat()} is out of the range of dates."
-            ) from None
+            # In UTC it falls before the first or after the last moment there can be: it
+            # keeps every record, or none.
+            return dt.datetime.min if moment.year == dt.MINYEAR else dt.datetime.max
     return moment
 
 

@@ -8,9 +8,9 @@ from enum import StrEnum
 
 from domain.tables.errors import InvalidTableName
 
-MAX_NAME_BYTES = 63
-"""The longest table name, in bytes of UTF-8: the product's limit (a store must be able to
-name a table so; the PostgreSQL adapter checks that it can)."""
+TABLE_NAME_PATTERN = r"^[^./\\\x00-\x1f][^/\\\x00-\x1f]*$"
+"""The rules of `TableName` as one regular expression, for clients (the OpenAPI document):
+not empty, no path separator, no control character, no leading dot."""
 
 
 class ColumnType(StrEnum):
@@ -34,7 +34,8 @@ class ColumnType(StrEnum):
 class TableName:
     """A table name as a user gives it: the stem of a CSV file directly inside the data folder.
 
-    The rules keep a name from ever meaning a path or an identifier outside our schema.
+    The rules keep a name from ever meaning a path outside the data folder; any other name
+    is a name (one that no file has is simply not found).
     """
 
     value: str
@@ -49,12 +50,10 @@ class TableName:
 
 
 def _table_name_problem(value: str) -> str | None:
-    if not value.strip():
+    if not value:
         return "it is empty"
     if "\x00" in value:
         return "it contains a NUL character"
-    if len(value.encode()) > MAX_NAME_BYTES:
-        return f"it is longer than {MAX_NAME_BYTES} bytes"
     if "/" in value or "\\" in value:
         return "it contains a path separator"
     if value.startswith("."):
@@ -100,6 +99,16 @@ class LoadError:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReloadFailure:
+    """Why the table's current file is not the version served: where the file breaks."""
+
+    message: str
+    file_name: str
+    line: int | None
+    column: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TableInfo:
     """A table loaded into the database, as the catalog records it."""
 
@@ -128,6 +137,15 @@ class LoadState(StrEnum):
     """The current CSV could not be loaded; the previous version, if any, is served."""
     SOURCE_MISSING = "source_missing"
     """The CSV is gone; the last loaded version is still served."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServedTable:
+    """The version of a table a read is served from, and why it is not the current file's
+    when a reload of that file failed."""
+
+    table: TableInfo
+    reload_failure: ReloadFailure | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

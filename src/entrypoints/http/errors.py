@@ -57,12 +57,16 @@ def status_of(error: DomainError) -> int:
     return HTTP_500_INTERNAL_SERVER_ERROR
 
 
-def problem(request: Request[Any, Any, Any], body: ProblemDetails) -> Response[ProblemDetails]:
-    headers = None
+def problem(
+    request: Request[Any, Any, Any],
+    body: ProblemDetails,
+    headers: Mapping[str, str] | None = None,
+) -> Response[ProblemDetails]:
+    headers = dict(headers or {})
     if body.retry_after is not None:
-        headers = {"Retry-After": str(body.retry_after)}
+        headers["Retry-After"] = str(body.retry_after)
     elif body.status == HTTP_503_SERVICE_UNAVAILABLE:
-        headers = {"Retry-After": "5"}
+        headers["Retry-After"] = "5"
     return Response(
         content=msgspec.structs.replace(body, instance=request.url.path),
         status_code=body.status,
@@ -109,6 +113,7 @@ def validation_error(
 
 
 def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[ProblemDetails]:
+    # The exception's headers carry what the status needs: `Allow` with a 405, say.
     return problem(
         request,
         ProblemDetails(
@@ -116,6 +121,7 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
             status=error.status_code,
             detail=error.detail,
         ),
+        headers=error.headers,
     )
 
 

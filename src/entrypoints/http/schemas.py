@@ -31,8 +31,26 @@ class ColumnSchema(Struct, frozen=True):
         return cls(name=column.name, type=column.type.value)
 
 
+class ReloadFailureSchema(Struct, frozen=True):
+    detail: Annotated[str, Meta(description="What is wrong with the current file, and where")]
+    file: str
+    line: int | None
+    column: str | None
+
+
 class LogsResponse(Struct, frozen=True):
     table: str
+    version: Annotated[
+        int,
+        Meta(description="The version of the table these rows come from (see GET /tables)"),
+    ]
+    reload_failure: Annotated[
+        ReloadFailureSchema | None,
+        Meta(
+            description="Set when the table's current CSV file could not be loaded: the rows "
+            "come from the previous version, `version`, until the file is fixed"
+        ),
+    ]
     date_column: Annotated[
         str | None, Meta(description="The column records are ordered by, newest first")
     ]
@@ -55,8 +73,18 @@ class LogsResponse(Struct, frozen=True):
     @classmethod
     def of(cls, page: LogPage) -> LogsResponse:
         table = page.table
+        failure = page.reload_failure
         return cls(
             table=str(table.name),
+            version=table.version,
+            reload_failure=ReloadFailureSchema(
+                detail=failure.message,
+                file=failure.file_name,
+                line=failure.line,
+                column=failure.column,
+            )
+            if failure is not None
+            else None,
             date_column=table.date_column,
             user_column=table.user_column,
             columns=[ColumnSchema.of(column) for column in table.columns],

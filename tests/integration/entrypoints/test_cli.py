@@ -67,3 +67,28 @@ def test_every_api_process_logs_at_info_with_the_table_it_loads(
     assert " INFO " in loaded
     assert "[table=df_sales]" in loaded
     assert "SpawnProcess" in loaded
+
+
+def test_load_loads_every_table_reports_each_failure_and_exits_non_zero(
+    service_env: dict[str, str], seeded_data_dir: Path
+) -> None:
+    (seeded_data_dir / "a_broken.csv").write_text("date,v\n2024-01-01,1\n2024-01-02\n")
+    (seeded_data_dir / "b_fine.csv").write_text("date,v\n2024-01-01,1\n")
+    (seeded_data_dir / "c_broken.csv").write_text("x,y\n1,2,3\n")
+
+    done = subprocess.run(
+        [str(EXPERIMENTS), "load"],
+        env={**os.environ, **service_env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    output = done.stdout + done.stderr
+    assert done.returncode == 1
+    assert "a_broken.csv, line 3, column 'v'" in output
+    assert "c_broken.csv, line 2" in output
+    assert "b_fine: 1 rows, version 1" in output
+    assert "df_sales: 20,000 rows" in output
+    assert "2 of the tables failed to load: a_broken, c_broken" in output

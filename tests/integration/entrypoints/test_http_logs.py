@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
+import os
 import random
 from collections import Counter
 from pathlib import Path
@@ -174,12 +175,10 @@ async def test_unknown_table_is_a_404_listing_the_known_ones(
         ({}, "table_name"),
         ({"table_name": "df_sales", "from_date": "last week"}, "from_date"),
         ({"table_name": "df_sales", "from_date": "2023-02-30"}, "from_date"),
-        ({"table_name": "df_sales", "from_date": "0001-01-01T00:00+05:00"}, "from_date"),
-        ({"table_name": "df_sales", "from_date": "9999-12-31T23:00-05:00"}, "from_date"),
         ({"table_name": "df_sales", "cursor": "nope"}, "cursor"),
         ({"table_name": "df_sales", "user_id": "a\x00b"}, "user_id"),
         ({"table_name": "../../etc/passwd"}, "table_name"),
-        ({"table_name": "x" * 64}, "table_name"),
+        ({"table_name": ".hidden"}, "table_name"),
         ({"table_name": "a\x00b"}, "table_name"),
     ],
 )
@@ -191,6 +190,36 @@ async def test_bad_parameters_are_a_400_naming_the_parameter(
     assert response.status_code == 400, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["parameter"] == parameter
+
+
+@pytest.mark.parametrize(
+    ("from_date", "count"), [("0001-01-01T00:00+05:00", 100), ("9999-12-31T23:00-05:00", 0)]
+)
+async def test_a_from_date_beyond_the_range_of_dates_in_utc_keeps_every_record_or_none(
+    client: AsyncTestClient[Litestar], from_date: str, count: int
+) -> None:
+    response = await client.get("/logs", params={"table_name": "df_sales", "from_date": from_date})
+
+    assert response.status_code == 200
+    assert response.json()["count"] == count
+
+
+async def test_a_name_longer_than_an_identifier_is_a_table_like_any_other(
+    client: AsyncTestClient[Litestar], seeded_data_dir: Path
+) -> None:
+    long_name = "отчёт о продажах за " + "очень " * 14 + "долгий период"
+    (seeded_data_dir / f"{long_name}.csv").write_text("date,v\n2024-01-01,1\n")
+
+    found = await client.get("/logs", params={"table_name": long_name})
+    missing = await client.get("/logs", params={"table_name": "x" * 64})
+
+    assert len(long_name.encode()) > 200
+    assert found.status_code == 200, found.text
+    assert (found.json()["table"], found.json()["rows"]) == (
+        long_name,
+        [{"date": "2024-01-01", "v": 1}],
+    )
+    assert missing.status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -240,6 +269,36 @@ async def test_a_malformed_csv_is_a_422_naming_file_line_and_column(
     assert response.status_code == 422
     body = response.json()
     assert (body["file"], body["line"], body["column"]) == ("broken.csv", 3, "v")
+
+
+async def test_a_failed_reload_keeps_serving_the_previous_version_and_says_so(
+    client: AsyncTestClient[Litestar], seeded_data_dir: Path
+) -> None:
+    path = seeded_data_dir / "t.csv"
+    path.write_text("date,v\n2024-01-01,1\n")
+    first = await client.get("/logs", params={"table_name": "t"})
+    path.write_text("date,v\n2024-01-01,1\n2024-01-02\n")
+    os.utime(path, ns=(10**18, 10**18))
+
+    stale = await client.get("/logs", params={"table_name": "t"})
+    path.write_text("date,v\n2024-01-01,1\n2024-01-02,2\n")
+    os.utime(path, ns=(2 * 10**18, 2 * 10**18))
+    fixed = await client.get("/logs", params={"table_name": "t"})
+
+    assert (first.headers["x-table-version"], first.json()["reload_failure"]) == ("1", None)
+    assert "x-table-stale" not in first.headers
+    assert stale.status_code == 200
+    assert stale.headers["x-table-stale"] == "reload-failed"
+    assert stale.headers["x-table-version"] == "1"
+    body = stale.json()
+    assert [row["v"] for row in body["rows"]] == [1]
+    assert body["version"] == 1
+    failure = body["reload_failure"]
+    assert (failure["file"], failure["line"], failure["column"]) == ("t.csv", 3, "v")
+    assert "t.csv, line 3" in failure["detail"]
+    assert fixed.json()["version"] == 2
+    assert fixed.json()["reload_failure"] is None
+    assert "x-table-stale" not in fixed.headers
 
 
 async def test_a_filter_without_its_column_is_a_400(
@@ -315,6 +374,20 @@ async def test_unknown_routes_are_problem_json(client: AsyncTestClient[Litestar]
 
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [("DELETE", "/logs?table_name=df_sales", {"GET"}), ("GET", "/launch", {"POST"})],
+)
+async def test_a_method_a_path_does_not_have_is_a_405_naming_those_it_has(
+    client: AsyncTestClient[Litestar], method: str, path: str, allowed: set[str]
+) -> None:
+    response = await client.request(method, path)
+
+    assert response.status_code == 405
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert {m.strip() for m in response.headers["allow"].split(",")} >= allowed
 
 
 async def test_openapi_describes_every_parameter_and_problem(

@@ -48,7 +48,7 @@ class InMemoryExperimentData(ExperimentData):
 
     async def describe(self, table: str) -> DataTable | None:
         try:
-            info = await self.load_table(table)
+            info = (await self.load_table(table)).table
         except (TableNotFound, InvalidTableName):
             return None
         return DataTable(

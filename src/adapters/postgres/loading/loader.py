@@ -30,7 +30,7 @@ from adapters.postgres.loading.failures import (
     recorded_failure,
 )
 from adapters.postgres.locks import LOAD_LOCK
-from adapters.postgres.schema import DATA_SCHEMA
+from adapters.postgres.schema import DATA_SCHEMA, storage_name, stored_table
 from domain.tables.errors import MalformedSource
 from domain.tables.inference import pick_date_column, pick_user_column
 from domain.tables.model import Fingerprint, SourceFile, TableInfo
@@ -121,12 +121,10 @@ class PostgresTableLoader(TableLoader):
         user_column = pick_user_column(staged.columns)
         await typed_table.index(conn, target, date_column, user_column)
         dates = await typed_table.date_range(conn, target, date_column)
-        await conn.execute(
-            sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(DATA_SCHEMA, name))
-        )
+        await conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stored_table(source.table)))
         await conn.execute(
             sql.SQL("ALTER TABLE {} RENAME TO {}").format(
-                sql.Identifier(DATA_SCHEMA, target), sql.Identifier(name)
+                sql.Identifier(DATA_SCHEMA, target), sql.Identifier(storage_name(source.table))
             )
         )
         loaded = await write_entry(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from domain.shared.errors import InvalidParameter
 from domain.tables.errors import TableChanged
@@ -25,8 +26,9 @@ class FetchLogs:
     - `from_date` keeps records dated on or after it; `user_id` keeps one user's records,
       compared as text. Asking for a filter the table has no column for is an error.
     - `cursor`, as returned with a page, continues with the next older records.
-    - The table is loaded from its CSV file first when needed. A read that races with a
-      reload changing the table's columns is retried once.
+    - The table is loaded from its CSV file first when needed. When that reload fails, the
+      previous version is read and the page says why the current file is not served. A read
+      that races with a reload changing the table's columns is retried once.
     """
 
     def __init__(self, load_table: LoadTable, reader: LogReader) -> None:
@@ -55,7 +57,8 @@ class FetchLogs:
         user: str | None,
         cursor: str | None,
     ) -> LogPage:
-        table = await self._load_table(table_name)
+        served = await self._load_table(table_name)
+        table = served.table
         date_column = table.column(table.date_column)
         if since is not None and date_column is None:
             raise InvalidParameter(
@@ -69,4 +72,5 @@ class FetchLogs:
             user_id=user,
             after=decode_cursor(cursor, date_type) if cursor is not None else None,
         )
-        return await self._reader.read(table, query)
+        page = await self._reader.read(table, query)
+        return replace(page, reload_failure=served.reload_failure)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from domain.tables.errors import MalformedSource, TableNotFound
-from domain.tables.model import TableInfo, TableName
+from domain.tables.model import ReloadFailure, ServedTable, TableName
 from domain.tables.ports import ProgressCallback, TableCatalog, TableLoader, TableSources
 
 
@@ -10,8 +10,9 @@ class LoadTable:
 
     - A table is loaded the first time it is asked for; the loader makes that happen once.
     - A CSV file whose size or modification time changed since its load is reloaded.
-    - When a reload fails, the previously loaded version keeps being served (unless the caller
-      asks to hear about the failure, as an eager load does).
+    - When a reload fails, the previously loaded version keeps being served, and the failure
+      comes with it so that readers can say so (unless the caller asks for the failure
+      itself, as an eager load does).
     - A table whose CSV file was removed keeps being served from the database.
     - An unknown name is reported with the list of known tables.
     """
@@ -27,22 +28,28 @@ class LoadTable:
         *,
         progress: ProgressCallback | None = None,
         keep_serving_on_failure: bool = True,
-    ) -> TableInfo:
+    ) -> ServedTable:
         name = TableName(table_name)
         source = await self._sources.find(name)
         loaded = await self._catalog.get(name)
         if source is None:
             if loaded is None:
                 raise TableNotFound(table_name, await self._known_names())
-            return loaded
+            return ServedTable(table=loaded)
         if loaded is not None and loaded.fingerprint.same_stat(source.fingerprint):
-            return loaded
+            return ServedTable(table=loaded)
         try:
-            return await self._loader.load(source, progress=progress)
-        except MalformedSource:
+            return ServedTable(table=await self._loader.load(source, progress=progress))
+        except MalformedSource as error:
             if loaded is None or not keep_serving_on_failure:
                 raise
-            return loaded
+            failure = ReloadFailure(
+                message=error.detail,
+                file_name=error.file_name,
+                line=error.line,
+                column=error.column,
+            )
+            return ServedTable(table=loaded, reload_failure=failure)
 
     async def _known_names(self) -> list[str]:
         names = {str(source.table) for source in await self._sources.list()}

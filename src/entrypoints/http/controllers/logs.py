@@ -3,14 +3,24 @@ from __future__ import annotations
 from typing import Annotated
 
 from dishka.integrations.litestar import FromDishka
-from litestar import Controller, get
+from litestar import Controller, Response, get
+from litestar.datastructures import ResponseHeader
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
-from domain.tables.logs import FROM_DATE_PATTERN, PAGE_SIZE
+from domain.tables.logs import (
+    FROM_DATE_PATTERN,
+    MAX_USER_ID_LENGTH,
+    PAGE_SIZE,
+    USER_ID_PATTERN,
+)
+from domain.tables.model import TABLE_NAME_PATTERN
 from domain.tables.use_cases.fetch_logs import FetchLogs
 from entrypoints.http.errors import describe, problem_responses
 from entrypoints.http.schemas import LogsResponse
+
+TABLE_VERSION = "X-Table-Version"
+TABLE_STALE = "X-Table-Stale"
 
 
 class LogsController(Controller):
@@ -22,6 +32,21 @@ class LogsController(Controller):
         operation_id="fetchLogs",
         description=describe(FetchLogs),
         responses=problem_responses(400, 404, 422, 503),
+        response_headers=[
+            ResponseHeader(
+                name=TABLE_VERSION,
+                description="The version of the table the rows come from",
+                documentation_only=True,
+            ),
+            ResponseHeader(
+                name=TABLE_STALE,
+                description="`reload-failed` when the table's current CSV file could not be "
+                "loaded and the rows come from its previous version (`reload_failure` in the "
+                "body says why)",
+                documentation_only=True,
+                required=False,
+            ),
+        ],
     )
     async def logs(
         self,
@@ -29,7 +54,9 @@ class LogsController(Controller):
         table_name: Annotated[
             str,
             Parameter(
-                description="A table: the stem of a CSV file in the data folder",
+                pattern=TABLE_NAME_PATTERN,
+                description="A table: the stem of a CSV file in the data folder (no path "
+                "separator or control character, not starting with a dot)",
                 examples=[Example(value="df_sales"), Example(value="df_sales_detail")],
             ),
         ],
@@ -46,8 +73,11 @@ class LogsController(Controller):
         user_id: Annotated[
             str | None,
             Parameter(
+                min_length=1,
+                max_length=MAX_USER_ID_LENGTH,
+                pattern=USER_ID_PATTERN,
                 description="Only this user's records (compared as text)",
-                examples=[Example(value="0ffc65")],
+                examples=[Example(value="8d0315")],
             ),
         ] = None,
         cursor: Annotated[
@@ -57,6 +87,9 @@ class LogsController(Controller):
                 examples=[Example(value="WyIyMDIzLTEyLTMxVDIzOjUwOjEyIiwxOTk4N10")],
             ),
         ] = None,
-    ) -> LogsResponse:
+    ) -> Response[LogsResponse]:
         page = await fetch_logs(table_name, from_date=from_date, user_id=user_id, cursor=cursor)
-        return LogsResponse.of(page)
+        headers = {TABLE_VERSION: str(page.table.version)}
+        if page.reload_failure is not None:
+            headers[TABLE_STALE] = "reload-failed"
+        return Response(LogsResponse.of(page), headers=headers)

@@ -69,12 +69,12 @@ def longest(value: object) -> object:
 async def test_the_largest_ab_test_job_still_fits_in_a_change_notification(
     pool: AsyncConnectionPool,
 ) -> None:
-    name = "n" * 63
+    name, table = "n" * 63, "t" * 255
     params = parse_params(
         {
-            "table": name,
+            "table": table,
             "assignments": {
-                "table": name, "user_column": name, "group_column": name,
+                "table": table, "user_column": name, "group_column": name,
                 "control": "c" * 200, "treatment": "t" * 200,
             },
             "aggregate": "mean", "value": name, "cuped": True,

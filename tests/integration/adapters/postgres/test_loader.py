@@ -9,12 +9,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.csv.sources import FileSystemTableSources
 from adapters.postgres.catalog import PostgresTableCatalog
 from adapters.postgres.loading.loader import PostgresTableLoader
-from adapters.postgres.log_reader import PostgresLogReader
+from adapters.postgres.log_reader import PostgresLogReader, logs_query
+from adapters.postgres.statements import fetch_all
 from domain.tables.errors import MalformedSource
 from domain.tables.logs import LogQuery
 from domain.tables.model import ColumnType, TableInfo, TableName
@@ -31,7 +33,7 @@ AWKWARD = (
 async def load(pool: AsyncConnectionPool, data_dir: Path, name: str) -> TableInfo:
     sources = FileSystemTableSources(data_dir)
     use_case = LoadTable(sources, PostgresTableCatalog(pool), PostgresTableLoader(pool, data_dir))
-    return await use_case(name)
+    return (await use_case(name)).table
 
 
 async def read(
@@ -207,7 +209,6 @@ async def test_every_logs_query_is_an_index_scan(pool: AsyncConnectionPool, data
         ),
     )
     table = await load(pool, data_dir, "t")
-    from adapters.postgres.log_reader import logs_query
     from domain.tables.logs import LogCursor
 
     queries = [
@@ -220,8 +221,8 @@ async def test_every_logs_query_is_an_index_scan(pool: AsyncConnectionPool, data
     async with pool.connection() as conn:
         for query in queries:
             statement, params = logs_query(table, query)
-            cur = await conn.execute(b"EXPLAIN " + statement.as_bytes(conn), params)
-            plan = "\n".join(row[0] for row in await cur.fetchall())
+            rows = await fetch_all(conn, sql.SQL("EXPLAIN ") + statement, params)
+            plan = "\n".join(row[0] for row in rows)
             assert "Index" in plan, plan
             assert "Seq Scan" not in plan, plan
             if query.after is not None:

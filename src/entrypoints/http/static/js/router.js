@@ -1,6 +1,6 @@
 // The view <-> the URL's query string, so that any view can be shared and restored.
 //
-//   ?tab=tables&table=df_sales&from_date=2023-06-01&user_id=0ffc65&cursor=...&page=2
+//   ?tab=tables&table=df_sales&from_date=2023-06-01&user_id=8d0315&cursor=...&page=2
 //   ?tab=jobs
 //   ?tab=experiments&job=3b241101-...   (an A/B test's job, shown with its result)
 //

@@ -36,7 +36,7 @@ async def test_loads_a_table_the_first_time_it_is_asked_for(
 ) -> None:
     sources.put("df_sales")
 
-    table = await load_table("df_sales")
+    table = (await load_table("df_sales")).table
 
     assert table.name == TableName("df_sales")
     assert loader.loads == [TableName("df_sales")]
@@ -59,7 +59,7 @@ async def test_reloads_a_file_whose_size_or_mtime_changed(
     await load_table("df_sales")
     sources.put("df_sales", "id\n2\n", size=100, mtime_ns=2)
 
-    table = await load_table("df_sales")
+    table = (await load_table("df_sales")).table
 
     assert table.version == 2
     assert len(loader.loads) == 2
@@ -72,7 +72,12 @@ async def test_keeps_serving_the_previous_version_when_a_reload_fails(
     first = await load_table("df_sales")
     sources.put("df_sales", BROKEN, mtime_ns=2)
 
-    assert await load_table("df_sales") == first
+    served = await load_table("df_sales")
+
+    assert served.table == first.table
+    assert served.reload_failure is not None
+    assert (served.reload_failure.file_name, served.reload_failure.line) == ("df_sales.csv", 2)
+    assert served.reload_failure.column == "a"
 
 
 async def test_reports_a_malformed_file_that_was_never_loaded(
@@ -94,6 +99,14 @@ async def test_keeps_serving_a_table_whose_file_was_removed(
     assert await load_table("gone") == loaded
 
 
+@pytest.mark.parametrize("name", ["  ", "é" * 100, "50%off", "{x}", 'say "hi"', "a;b"])
+async def test_any_other_name_is_a_name_which_no_file_may_have(
+    load_table: LoadTable, name: str
+) -> None:
+    with pytest.raises(TableNotFound):
+        await load_table(name)
+
+
 async def test_lists_known_tables_when_the_name_is_unknown(
     load_table: LoadTable, sources: InMemoryTableSources
 ) -> None:
@@ -109,7 +122,7 @@ async def test_lists_known_tables_when_the_name_is_unknown(
 
 @pytest.mark.parametrize(
     "name",
-    ["", "  ", "../etc/passwd", "a/b", "a\\b", ".hidden", "x\x00y", "é" * 32, "tab\there"],
+    ["", "../etc/passwd", "a/b", "a\\b", ".hidden", "x\x00y", "tab\there", "bell\x07"],
 )
 async def test_refuses_names_that_cannot_be_a_file_stem(load_table: LoadTable, name: str) -> None:
     with pytest.raises(InvalidTableName) as raised:
