@@ -10,17 +10,27 @@ import csv
 import hashlib
 import io
 import os
+import queue
 from collections.abc import Iterator
 from typing import Any, BinaryIO, Final
 
 from domain.tables.errors import MalformedSource
 from domain.tables.inference import ColumnInferrer, InferredColumn, StoreLimits
-from domain.tables.model import Fingerprint
+from domain.tables.model import FileFormat, Fingerprint
 
 CHUNK_BYTES: Final = 1 << 20
 """Bytes read from the file at a time, and the size of each chunk of rows handed on."""
 MAX_FIELD_BYTES: Final = 16 << 20
 """The largest cell read (Python's csv module refuses longer fields)."""
+
+
+class EncodingMisjudged(Exception):
+    """A file read as UTF-8, all ASCII up to here, has a byte that is not UTF-8: its first
+    bytes said nothing of its encoding, and it is to be read again in one told from here."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(f"not UTF-8 after byte {offset}")
+        self.offset = offset
 
 
 class CsvReader:
@@ -31,21 +41,32 @@ class CsvReader:
     take them as they come.
     """
 
-    def __init__(self, file_name: str, file: BinaryIO, limits: StoreLimits) -> None:
+    def __init__(
+        self, file_name: str, file: BinaryIO, limits: StoreLimits, file_format: FileFormat
+    ) -> None:
         self._limits = limits
         self._file_name = file_name
+        self._format = file_format
         self._raw = HashingReader(file_name, file)
         self._text = io.TextIOWrapper(
             io.BufferedReader(self._raw, CHUNK_BYTES),
-            encoding="utf-8-sig",
+            # A UTF-8 file may start with a byte order mark whether or not the sample saw it.
+            encoding="utf-8-sig" if file_format.encoding == "utf-8" else file_format.encoding,
             errors="surrogateescape",
             newline="",
         )
         csv.field_size_limit(MAX_FIELD_BYTES)
-        self._csv = csv.reader(self._text, strict=True)
+        self._csv = csv.reader(
+            self._text,
+            delimiter=file_format.delimiter,
+            quotechar=file_format.quote,
+            strict=True,
+        )
         self._inferrers: list[ColumnInferrer] = []
         self.rows = 0
         self._reported = 0
+        self._non_ascii = False
+        """Whether any text read so far was not ASCII (so it was UTF-8 indeed)."""
 
     def header(self) -> list[str]:
         row = self._next_row()
@@ -55,7 +76,8 @@ class CsvReader:
             raise MalformedSource(self._file_name, "the header row is blank", line=1)
         for position, cell in enumerate(row, 1):
             self._check_cell(cell, line=1, column=f"#{position}")
-        self._inferrers = [ColumnInferrer(self._limits) for _ in row]
+        comma = self._format.decimal_comma
+        self._inferrers = [ColumnInferrer(self._limits, decimal_comma=comma) for _ in row]
         return row
 
     def chunks(self, names: list[str]) -> Iterator[bytes]:
@@ -90,9 +112,16 @@ class CsvReader:
         buffer.truncate()
         try:
             if "\x00" not in text:
-                return text.encode()
-        except UnicodeEncodeError:
-            pass
+                encoded = text.encode()
+                self._non_ascii = self._non_ascii or len(encoded) != len(text)
+                return encoded
+        except UnicodeEncodeError as error:
+            if (
+                self._format.encoding == "utf-8"
+                and not self._non_ascii
+                and text[: error.start].isascii()
+            ):
+                raise EncodingMisjudged(self._raw.bytes_read) from None
         for line, row in pending:
             for name, cell in zip(names, row, strict=True):
                 self._check_cell(cell, line=line, column=name)
@@ -112,7 +141,7 @@ class CsvReader:
             raw = cell[error.start].encode("utf-8", "surrogateescape")
             raise MalformedSource(
                 self._file_name,
-                f"not UTF-8 text (byte 0x{raw[0]:02x})",
+                f"not {_encoding_name(self._format.encoding)} text (byte 0x{raw[0]:02x})",
                 line=line,
                 column=column,
             ) from None
@@ -174,3 +203,126 @@ class HashingReader(io.RawIOBase):
         if (stat.st_size, stat.st_mtime_ns) != (size, mtime_ns) or self.bytes_read != size:
             raise MalformedSource(self._file_name, "the file changed while it was being loaded")
         return Fingerprint(size=size, mtime_ns=mtime_ns, sha256=self._hash.hexdigest())
+
+
+def _encoding_name(codec: str) -> str:
+    """How people name an encoding: UTF-8, Windows-1251, Latin-1."""
+    if codec.startswith("utf"):
+        return codec.upper().replace("-SIG", "")
+    if codec.startswith("cp125"):
+        return f"Windows-{codec[2:]}"
+    return {"latin_1": "Latin-1", "iso8859-1": "Latin-1"}.get(codec, codec)
+
+
+class _QueueReader(io.RawIOBase):
+    """A binary stream fed chunk by chunk from another thread; ends at a None chunk."""
+
+    def __init__(self, chunks: queue.Queue[bytes | None]) -> None:
+        self._chunks = chunks
+        self._pending = memoryview(b"")
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending and not self._done:
+            chunk = self._chunks.get()
+            if chunk is None:
+                self._done = True
+            else:
+                self._pending = memoryview(chunk)
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+
+class StreamInferrer:
+    """Infers the column types of a file whose bytes are handed over in chunks, as they are
+    sent elsewhere (to a database's COPY): `feed` from one thread, `run` in another.
+
+    It checks what the database cannot be trusted to check the same way: that every record has
+    the header's width, and how many records there are (csv's reading of blank lines and
+    quotes differs from other readers'); anything off makes `trustworthy` False.
+    """
+
+    def __init__(self, file_format: FileFormat, limits: StoreLimits, *, backlog: int = 8) -> None:
+        self._format = file_format
+        self._limits = limits
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=backlog)
+        self.inferred: list[InferredColumn] = []
+        self.rows = 0
+        self.trustworthy = True
+
+    def feed(self, chunk: bytes) -> None:
+        self._chunks.put(chunk)
+
+    def close(self) -> None:
+        self._chunks.put(None)
+
+    def run(self) -> None:
+        encoding = self._format.encoding
+        text = io.TextIOWrapper(
+            io.BufferedReader(_QueueReader(self._chunks), CHUNK_BYTES),
+            encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+            errors="surrogateescape",
+            newline="",
+        )
+        reader = csv.reader(
+            text, delimiter=self._format.delimiter, quotechar=self._format.quote, strict=True
+        )
+        try:
+            self._infer(reader)
+        except (csv.Error, UnicodeError):
+            self.trustworthy = False
+        finally:
+            # Whatever happened, drain what is still fed so that the feeder never blocks.
+            while text.read(CHUNK_BYTES):
+                pass
+
+    def _infer(self, reader: Iterator[list[str]]) -> None:
+        header = next(reader, None)
+        if header is None:
+            self.trustworthy = False
+            return
+        width = len(header)
+        comma = self._format.decimal_comma
+        inferrers = [ColumnInferrer(self._limits, decimal_comma=comma) for _ in header]
+        observers = [inferrer.observe for inferrer in inferrers]
+        rows = 0
+        for row in reader:
+            if len(row) != width:
+                # A blank line (which csv skips and COPY does not) or a row of the wrong width.
+                self.trustworthy = False
+                return
+            rows += 1
+            for observe, cell in zip(observers, row, strict=True):
+                observe(cell)
+        self.rows = rows
+        self.inferred = [inferrer.result() for inferrer in inferrers]
+
+
+def sample(
+    head: bytes, file_format: FileFormat, limits: StoreLimits, *, whole_file: bool
+) -> tuple[list[str], list[InferredColumn]]:
+    """The header of a file whose first bytes are `head`, and the column types its complete
+    records infer (the last may be cut short unless `head` is the `whole_file`)."""
+    text = head.decode(
+        "utf-8-sig" if file_format.encoding == "utf-8" else file_format.encoding, errors="replace"
+    )
+    records = list(
+        csv.reader(
+            io.StringIO(text if whole_file else text[: text.rfind("\n") + 1], newline=""),
+            delimiter=file_format.delimiter,
+            quotechar=file_format.quote,
+        )
+    )
+    if not records:
+        return [], []
+    header, body = records[0], records[1:] if whole_file else records[1:-1]
+    inferrers = [ColumnInferrer(limits, decimal_comma=file_format.decimal_comma) for _ in header]
+    for row in body:
+        for inferrer, cell in zip(inferrers, row, strict=False):
+            inferrer.observe(cell)
+    return header, [inferrer.result() for inferrer in inferrers]

@@ -13,6 +13,7 @@ from adapters.postgres.errors import database_errors
 from domain.tables.model import (
     Column,
     ColumnType,
+    FileFormat,
     Fingerprint,
     LoadError,
     SourceFile,
@@ -23,16 +24,20 @@ from domain.tables.ports import TableCatalog
 
 SELECT_TABLES = """
 SELECT name, source_file, size_bytes, mtime_ns, sha256, row_count, columns,
-       date_column, user_column, min_date, max_date, loaded_at, version
+       date_column, user_column, min_date, max_date, loaded_at, version,
+       encoding, delimiter, quote
 FROM experiments.tables
 """
 SELECT_ERRORS = "SELECT name, size_bytes, mtime_ns, message FROM experiments.load_errors"
 UPSERT_TABLE = """
 INSERT INTO experiments.tables AS t (name, source_file, size_bytes, mtime_ns, sha256,
-    row_count, columns, date_column, user_column, min_date, max_date)
+    row_count, columns, date_column, user_column, min_date, max_date, encoding, delimiter,
+    quote)
 VALUES (%(name)s, %(source_file)s, %(size)s, %(mtime_ns)s, %(sha256)s, %(row_count)s,
-    %(columns)s, %(date_column)s, %(user_column)s, %(min_date)s, %(max_date)s)
+    %(columns)s, %(date_column)s, %(user_column)s, %(min_date)s, %(max_date)s, %(encoding)s,
+    %(delimiter)s, %(quote)s)
 ON CONFLICT (name) DO UPDATE SET
+    encoding = EXCLUDED.encoding, delimiter = EXCLUDED.delimiter, quote = EXCLUDED.quote,
     source_file = EXCLUDED.source_file, size_bytes = EXCLUDED.size_bytes,
     mtime_ns = EXCLUDED.mtime_ns, sha256 = EXCLUDED.sha256, row_count = EXCLUDED.row_count,
     columns = EXCLUDED.columns, date_column = EXCLUDED.date_column,
@@ -81,6 +86,7 @@ async def write_entry(
     conn: AsyncConnection,
     *,
     source: SourceFile,
+    file_format: FileFormat,
     fingerprint: Fingerprint,
     columns: Sequence[Column],
     row_count: int,
@@ -103,6 +109,9 @@ async def write_entry(
             "user_column": user_column,
             "min_date": date_range[0],
             "max_date": date_range[1],
+            "encoding": file_format.encoding,
+            "delimiter": file_format.delimiter,
+            "quote": file_format.quote,
         },
     )
     entry = await read_entry(conn, source.table.value)
@@ -137,6 +146,9 @@ def table_info(row: dict[str, Any]) -> TableInfo:
         max_date=_parse_date(row["max_date"], date_type),
         loaded_at=row["loaded_at"],
         version=row["version"],
+        file_format=FileFormat(
+            encoding=row["encoding"], delimiter=row["delimiter"], quote=row["quote"]
+        ),
     )
 
 

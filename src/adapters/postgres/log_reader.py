@@ -4,6 +4,7 @@ from psycopg import errors, sql
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.errors import database_errors
+from adapters.postgres.loading.typed_table import user_key
 from adapters.postgres.schema import ROW_KEY, stored_table
 from adapters.postgres.statements import Parameters, fetch_all
 from domain.tables.errors import TableChanged
@@ -55,8 +56,8 @@ def logs_query(table: TableInfo, query: LogQuery) -> tuple[sql.Composed, Paramet
         filters.append(sql.SQL("{} >= {}").format(date, params.bind(query.from_date)))
     if query.user_id is not None and table.user_column is not None:
         filters.append(
-            sql.SQL("{}::text = {}").format(
-                sql.Identifier(table.user_column), params.bind(query.user_id)
+            sql.SQL("{} = {}").format(
+                user_key(sql.Identifier(table.user_column)), params.bind(query.user_id)
             )
         )
     order = sql.SQL("{} DESC").format(row_key)

@@ -36,3 +36,18 @@ POSTGRES_LIMITS: Final = StoreLimits(
     edge_years=frozenset({"0001", "9999"}),
     identifier_bytes=IDENTIFIER_BYTES,
 )
+
+COPY_ENCODING: Final = {
+    "utf-8": "UTF8",
+    "utf-8-sig": "UTF8",
+    "cp1250": "WIN1250",
+    "cp1251": "WIN1251",
+    "cp1252": "WIN1252",
+    "cp1253": "WIN1253",
+    "cp1254": "WIN1254",
+    "cp1257": "WIN1257",
+    "iso8859-1": "LATIN1",
+    "iso8859-15": "LATIN9",
+    "koi8-r": "KOI8R",
+}
+"""What COPY's ENCODING option calls the encodings (Python's codec names) it can read."""

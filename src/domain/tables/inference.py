@@ -19,8 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Final
+from typing import ClassVar, Final
 
 from domain.tables.model import Column, ColumnType
 
@@ -35,29 +34,75 @@ __all__ = [
 ]
 
 
-class TemporalFormat(StrEnum):
-    """How the date part of a temporal column is written."""
+@dataclass(frozen=True, slots=True)
+class TemporalFormat:
+    """How the date part of a temporal column is written: the order of its fields, the
+    separator between them, and how many digits the year has.
 
-    ISO = "iso"
-    """``2018-01-18``, ``2018-01-18 10:00:24``, ``2018-01-18T10:00:24.123456+03:00``."""
-    MONTH_FIRST = "month_first"
-    """``1/18/2018``, ``01/18/2018 10:00``, ``1/18/2018 10:00:24 PM`` (US)."""
-    DAY_FIRST = "day_first"
-    """``18/01/2018``, ``18/01/2018 10:00:24``."""
-    DAY_FIRST_DOTS = "day_first_dots"
-    """``18.01.2018``, ``18.01.2018 10:00:24``."""
+    ISO (``2018-01-18``, ``2018-01-18 10:00:24``, ``2018-01-18T10:00:24.123456+03:00``) is
+    read as it is. The others carry an optional time (``10:00``, ``10:00:24.5``,
+    ``10:00:24 PM``): ``1/18/2018`` (month first, US), ``18/01/2018``, ``18.01.2018``,
+    ``18-01-2018``, and each with a two-digit year (``18-01-22 13:45``, as the course's
+    original files write it). A two-digit year ``YY`` is 20YY when below
+    `TWO_DIGIT_YEAR_PIVOT`, else 19YY.
+    """
+
+    order: str
+    """The fields in order: "ymd", "mdy" or "dmy"."""
+    separator: str
+    year_digits: int
+
+    ISO: ClassVar[TemporalFormat]
+    MONTH_FIRST: ClassVar[TemporalFormat]
+    DAY_FIRST: ClassVar[TemporalFormat]
+    DAY_FIRST_DOTS: ClassVar[TemporalFormat]
+    DAY_FIRST_DASHES: ClassVar[TemporalFormat]
+
+    @property
+    def is_iso(self) -> bool:
+        return self.order == "ymd"
 
     @property
     def date_part(self) -> str | None:
         """The leading date part of a value in this format, as a regular expression whose
         three groups are its fields in order (Python's and PostgreSQL's regular expressions
         both read it); None for ISO, which every store reads as it is."""
-        return _DATE_PARTS.get(self)
+        if self.is_iso:
+            return None
+        return _local_date_part(self.separator, self.year_digits)
 
     @property
     def field_order(self) -> tuple[str, str, str] | None:
         """What the three groups of `date_part` hold: "day", "month", "year"."""
-        return _FIELD_ORDERS.get(self)
+        if self.is_iso:
+            return None
+        names = {"d": "day", "m": "month", "y": "year"}
+        first, second, third = (names[field] for field in self.order)
+        return first, second, third
+
+    def with_year_digits(self, digits: int) -> TemporalFormat:
+        return TemporalFormat(self.order, self.separator, digits)
+
+
+TemporalFormat.ISO = TemporalFormat("ymd", "-", 4)
+TemporalFormat.MONTH_FIRST = TemporalFormat("mdy", "/", 4)
+TemporalFormat.DAY_FIRST = TemporalFormat("dmy", "/", 4)
+TemporalFormat.DAY_FIRST_DOTS = TemporalFormat("dmy", ".", 4)
+TemporalFormat.DAY_FIRST_DASHES = TemporalFormat("dmy", "-", 4)
+
+TWO_DIGIT_YEAR_PIVOT: Final = 70
+"""Two-digit years below this are in the 2000s (``22`` is 2022), the others in the 1900s
+(``85`` is 1985): the rule PostgreSQL applies, nearest to the year 2020."""
+
+
+def full_year(two_digits: int) -> int:
+    """The year a two-digit year stands for."""
+    return (2000 if two_digits < TWO_DIGIT_YEAR_PIVOT else 1900) + two_digits
+
+
+def _local_date_part(separator: str, year_digits: int) -> str:
+    sep = re.escape(separator)
+    return rf"(\d{{1,2}}){sep}(\d{{1,2}}){sep}(\d{{{year_digits}}})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,6 +110,8 @@ class InferredColumn:
     type: ColumnType
     temporal_format: TemporalFormat | None = None
     """Set only when `type` is DATE, TIMESTAMP or TIMESTAMPTZ."""
+    decimal_comma: bool = False
+    """A NUMERIC column whose values write their fraction after a comma (``1234,50``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +138,7 @@ _MAX_INTEGER_DIGITS: Final = 18
 
 _BOOLEAN_WORDS: Final = frozenset({"true", "false", "yes", "no"})
 _MANTISSA_START: Final = frozenset(".0123456789")
+_COMMA_MANTISSA_START: Final = frozenset(",.0123456789")
 
 # Candidate flags, one bit each; a column's state is the set of candidates still possible.
 _BOOLEAN: Final = 1
@@ -100,11 +148,8 @@ _TEMPORAL: Final = 8
 _NUMBERS: Final = _BIGINT | _NUMERIC
 _ALL: Final = _BOOLEAN | _BIGINT | _NUMERIC | _TEMPORAL
 
-# Temporal families: the first temporal value fixes the family of the column.
-_NO_FAMILY: Final = 0
-_ISO_FAMILY: Final = 1
-_SLASH_FAMILY: Final = 2
-_DOTS_FAMILY: Final = 3
+_LOCAL_SEPARATORS: Final = "/.-"
+"""Separators of the local date formats; the first temporal value fixes the column's."""
 
 _NUMBER_RE: Final = re.compile(r"(\d*)(?:\.(\d*))?(?:[eE][+-]?(\d+))?", re.ASCII)
 """Groups: integer digits, fraction digits (None without a point), exponent digits."""
@@ -123,20 +168,11 @@ such a value is text.
 """
 
 _LOCAL_TIME: Final = r"(?: (\d{1,2}):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?: ?([AaPp][Mm]))?)?"
-"""Group 1 of these is the hour, group 2 the AM/PM marker; validated in code."""
-_SLASH_DATE: Final = r"(\d{1,2})/(\d{1,2})/(\d{4})"
-_DOTS_DATE: Final = r"(\d{1,2})\.(\d{1,2})\.(\d{4})"
-_SLASH_RE: Final = re.compile(_SLASH_DATE + _LOCAL_TIME, re.ASCII)
-_DOTS_RE: Final = re.compile(_DOTS_DATE + _LOCAL_TIME, re.ASCII)
-_DATE_PARTS: Final = {
-    TemporalFormat.MONTH_FIRST: _SLASH_DATE,
-    TemporalFormat.DAY_FIRST: _SLASH_DATE,
-    TemporalFormat.DAY_FIRST_DOTS: _DOTS_DATE,
-}
-_FIELD_ORDERS: Final = {
-    TemporalFormat.MONTH_FIRST: ("month", "day", "year"),
-    TemporalFormat.DAY_FIRST: ("day", "month", "year"),
-    TemporalFormat.DAY_FIRST_DOTS: ("day", "month", "year"),
+"""Group 4 of a local value is the hour, group 5 the AM/PM marker; validated in code."""
+_LOCAL_RE: Final = {
+    (separator, digits): re.compile(_local_date_part(separator, digits) + _LOCAL_TIME, re.ASCII)
+    for separator in _LOCAL_SEPARATORS
+    for digits in (2, 4)
 }
 _LOCAL_HOUR_GROUP: Final = 4
 _MERIDIEM_GROUP: Final = 5
@@ -158,25 +194,35 @@ def _is_real_date(year: int, month: int, day: int) -> bool:
 class ColumnInferrer:
     """Watches the cells of one column and infers its type; O(1) memory, one pass.
 
-    Preference, most specific first: BOOLEAN, BIGINT, NUMERIC, a temporal type, TEXT.
+    Preference, most specific first: BOOLEAN, BIGINT, NUMERIC, a temporal type, TEXT. With
+    `decimal_comma` (a file whose delimiter is not a comma), ``1234,50`` is a number too; a
+    column writes all its fractions one way.
     """
 
     __slots__ = (
         "_aware",
         "_candidates",
         "_day_first",
-        "_family",
+        "_decimal_comma",
+        "_decimal_mark",
         "_has_time",
         "_limits",
         "_month_first",
         "_naive",
+        "_separator",
+        "_year_digits",
     )
 
-    def __init__(self, limits: StoreLimits) -> None:
+    def __init__(self, limits: StoreLimits, *, decimal_comma: bool = False) -> None:
         self._limits = limits
+        self._decimal_comma = decimal_comma
         self._candidates = _ALL
         """Types every non-blank value seen so far fits; `_ALL` until the first one, 0 = TEXT."""
-        self._family = _NO_FAMILY
+        self._decimal_mark = ""
+        """The fractions seen so far are written with this: "", "." or ","."""
+        self._separator = ""
+        """The temporal family: "" until the first temporal value, "iso", or a separator."""
+        self._year_digits = 0
         self._has_time = False
         self._aware = False
         self._naive = False
@@ -201,11 +247,8 @@ class ColumnInferrer:
                 else:
                     self._candidates = candidates & _NUMBERS
                 return
-            if (
-                unsigned
-                and unsigned[0] in _MANTISSA_START
-                and (kind := _number_kind(unsigned, self._limits))
-            ):
+            starts = _MANTISSA_START if not self._decimal_comma else _COMMA_MANTISSA_START
+            if unsigned and unsigned[0] in starts and (kind := self._number(unsigned)):
                 self._candidates = candidates & kind
                 return
         if candidates & _BOOLEAN and len(value) <= 5 and value.lower() in _BOOLEAN_WORDS:
@@ -225,42 +268,62 @@ class ColumnInferrer:
         if candidates & _BIGINT:
             return InferredColumn(type=ColumnType.BIGINT)
         if candidates & _NUMERIC:
-            return InferredColumn(type=ColumnType.NUMERIC)
-        if self._family == _ISO_FAMILY:
-            temporal_format = TemporalFormat.ISO
-        elif self._family == _DOTS_FAMILY:
-            temporal_format = TemporalFormat.DAY_FIRST_DOTS
-        elif self._month_first:
-            temporal_format = TemporalFormat.MONTH_FIRST
-        else:
-            temporal_format = TemporalFormat.DAY_FIRST
+            return InferredColumn(type=ColumnType.NUMERIC, decimal_comma=self._decimal_mark == ",")
         if self._aware:
             column_type = ColumnType.TIMESTAMPTZ
         elif self._has_time:
             column_type = ColumnType.TIMESTAMP
         else:
             column_type = ColumnType.DATE
-        return InferredColumn(type=column_type, temporal_format=temporal_format)
+        return InferredColumn(type=column_type, temporal_format=self._temporal_format())
+
+    def _temporal_format(self) -> TemporalFormat:
+        separator = self._separator
+        if separator == "iso":
+            return TemporalFormat.ISO
+        # Slashes read month first (US) unless a value only fits day first; dots and dashes
+        # read day first unless a value only fits month first.
+        if separator == "/":
+            order = "mdy" if self._month_first else "dmy"
+        else:
+            order = "dmy" if self._day_first else "mdy"
+        return TemporalFormat(order, separator, self._year_digits)
+
+    def _number(self, unsigned: str) -> int:
+        """The candidates a number without its sign fits (0: none), with its decimal mark."""
+        mark = "," if "," in unsigned else "." if "." in unsigned else ""
+        if mark == ",":
+            if not self._decimal_comma or "." in unsigned:
+                return 0
+            unsigned = unsigned.replace(",", ".", 1)
+        kind = _number_kind(unsigned, self._limits)
+        if kind and mark:
+            if self._decimal_mark and self._decimal_mark != mark:
+                return 0
+            self._decimal_mark = mark
+        return _NUMERIC if kind and mark == "," else kind
 
     def _fits_temporal(self, value: str) -> bool:
         """Whether the value keeps the column temporal; a False leaves the column TEXT.
 
         May change the temporal state even when it answers False: the column is text then.
         """
-        family = self._family
-        if family == _NO_FAMILY:
+        separator = self._separator
+        if not separator:
             if len(value) >= 10 and value[4] == "-":
-                family = _ISO_FAMILY
-            elif "/" in value[1:3]:
-                family = _SLASH_FAMILY
-            elif "." in value[1:3]:
-                family = _DOTS_FAMILY
+                separator = "iso"
             else:
-                return False
-            self._family = family
-        if family == _ISO_FAMILY:
+                separator = next((s for s in _LOCAL_SEPARATORS if s in value[1:3]), "")
+                if not separator:
+                    return False
+                year_part = _DATE_HEAD.match(value)
+                self._year_digits = len(year_part[1]) if year_part else 4
+                if separator == ".":
+                    self._month_first = False
+            self._separator = separator
+        if separator == "iso":
             return self._fits_iso(value)
-        return self._fits_local(value, family)
+        return self._fits_local(value, separator)
 
     def _fits_iso(self, value: str) -> bool:
         if value[:4] in self._limits.edge_years:
@@ -284,8 +347,8 @@ class ColumnInferrer:
                 self._has_time = True
         return not (self._aware and self._naive)
 
-    def _fits_local(self, value: str, family: int) -> bool:
-        match = (_SLASH_RE if family == _SLASH_FAMILY else _DOTS_RE).fullmatch(value)
+    def _fits_local(self, value: str, separator: str) -> bool:
+        match = _LOCAL_RE[separator, self._year_digits].fullmatch(value)
         if match is None:
             return False
         last = match.lastindex
@@ -297,14 +360,20 @@ class ColumnInferrer:
             elif hour > 23:
                 return False
             self._has_time = True
-        first, second, year = int(match[1]), int(match[2]), int(match[3])
-        if match[3] in self._limits.edge_years:
-            return False
-        if family == _DOTS_FAMILY:
-            return _is_real_date(year, second, first)
+        first, second, year_text = int(match[1]), int(match[2]), match[3]
+        if self._year_digits == 4:
+            if year_text in self._limits.edge_years:
+                return False
+            year = int(year_text)
+        else:
+            year = full_year(int(year_text))
         self._month_first = self._month_first and _is_real_date(year, first, second)
         self._day_first = self._day_first and _is_real_date(year, second, first)
         return self._month_first or self._day_first
+
+
+_DATE_HEAD: Final = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-](\d{4}|\d{2})(?!\d)", re.ASCII)
+"""The year of a local date's first value, which fixes how many digits the column's have."""
 
 
 def _number_kind(unsigned: str, limits: StoreLimits) -> int:

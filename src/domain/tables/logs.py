@@ -62,9 +62,16 @@ class LogPage:
     """Set when the table's current file failed to load: `table` is the previous version."""
 
 
+_FROM_DATE_SHAPE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?",
+    re.ASCII,
+)
+"""The shape of FROM_DATE_PATTERN without its calendar, to tell a wrong shape from a wrong day."""
+
+
 def parse_from_date(text: str) -> dt.date | dt.datetime:
     """An ISO 8601 date (`2022-03-01`) or date-time (`2022-03-01T12:30`, `...+03:00`, `...Z`)."""
-    if not re.fullmatch(FROM_DATE_PATTERN, text):
+    if not _FROM_DATE_SHAPE.fullmatch(text):
         raise InvalidParameter(
             "from_date",
             f"{text!r} is not an ISO 8601 date or date-time; "
@@ -72,10 +79,14 @@ def parse_from_date(text: str) -> dt.date | dt.datetime:
         )
     try:
         if len(text) == len("2022-03-01"):
-            return dt.date.fromisoformat(text)
-        return dt.datetime.fromisoformat(text)
+            value: dt.date | dt.datetime = dt.date.fromisoformat(text)
+        else:
+            value = dt.datetime.fromisoformat(text)
     except ValueError as error:
         raise InvalidParameter("from_date", f"{text!r} is not a valid date ({error}).") from None
+    if not re.fullmatch(FROM_DATE_PATTERN, text):
+        raise InvalidParameter("from_date", f"{text!r} is not a valid date.")
+    return value
 
 
 def check_user_id(text: str) -> str:

@@ -82,6 +82,23 @@ class Fingerprint:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FileFormat:
+    """How a CSV file is written, as read from its first bytes."""
+
+    encoding: str
+    """A Python codec name: "utf-8", "utf-8-sig" (with a byte order mark), "utf-16",
+    "cp1251", ..."""
+    delimiter: str
+    quote: str
+
+    @property
+    def decimal_comma(self) -> bool:
+        """Whether numbers may write their fraction after a comma: where the comma does not
+        separate fields (spreadsheets in most of Europe write `1234,50;...`)."""
+        return self.delimiter != ","
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceFile:
     """A CSV file that backs a table."""
 
@@ -123,6 +140,8 @@ class TableInfo:
     max_date: dt.date | dt.datetime | None
     loaded_at: dt.datetime
     version: int
+    file_format: FileFormat | None = None
+    """How the file was written; None for tables loaded before formats were recorded."""
 
     def column(self, name: str | None) -> Column | None:
         return next((column for column in self.columns if column.name == name), None)

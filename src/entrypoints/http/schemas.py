@@ -117,11 +117,23 @@ class TableResponse(Struct, frozen=True):
     max_date: Annotated[str | None, Meta(description="Latest date, ISO 8601")]
     loaded_at: dt.datetime | None
     version: Annotated[int | None, Meta(description="Increments at each reload")]
+    encoding: Annotated[
+        str | None,
+        Meta(
+            description="The encoding the CSV was read in, as Python names it",
+            examples=["utf-8", "utf-8-sig", "utf-16", "cp1251", "cp1252"],
+        ),
+    ]
+    delimiter: Annotated[
+        str | None, Meta(description="The CSV's field delimiter", examples=[",", ";", "\t", "|"])
+    ]
+    quote: Annotated[str | None, Meta(description="The CSV's quote character")]
     error: Annotated[str | None, Meta(description="Why the current CSV could not be loaded")]
 
     @classmethod
     def of(cls, status: TableStatus) -> TableResponse:
         loaded = status.loaded
+        file_format = loaded.file_format if loaded else None
         return cls(
             name=str(status.name),
             state=status.state,
@@ -134,6 +146,9 @@ class TableResponse(Struct, frozen=True):
             max_date=loaded.max_date.isoformat() if loaded and loaded.max_date else None,
             loaded_at=loaded.loaded_at if loaded else None,
             version=loaded.version if loaded else None,
+            encoding=file_format.encoding if file_format else None,
+            delimiter=file_format.delimiter if file_format else None,
+            quote=file_format.quote if file_format else None,
             error=status.error.message if status.error else None,
         )
 

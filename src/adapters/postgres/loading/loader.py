@@ -12,16 +12,19 @@ import asyncio
 import logging
 import os
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
+from adapters.csv.dialect import SAMPLE_BYTES, detect_encoding, sniff
+from adapters.csv.reader import EncodingMisjudged
 from adapters.csv.sources import inside
 from adapters.postgres.catalog import read_entry, touch_entry, write_entry
 from adapters.postgres.errors import database_errors
-from adapters.postgres.loading import typed_table
+from adapters.postgres.loading import direct_copy, typed_table
 from adapters.postgres.loading.failures import (
     UNSTORABLE,
     as_malformed,
@@ -33,10 +36,21 @@ from adapters.postgres.locks import LOAD_LOCK
 from adapters.postgres.schema import DATA_SCHEMA, storage_name, stored_table
 from domain.tables.errors import MalformedSource
 from domain.tables.inference import pick_date_column, pick_user_column
-from domain.tables.model import Fingerprint, SourceFile, TableInfo
+from domain.tables.model import FileFormat, Fingerprint, SourceFile, TableInfo
 from domain.tables.ports import ProgressCallback, TableLoader
 
 log = logging.getLogger(__name__)
+
+ENCODING_WINDOW = 1 << 20
+"""Bytes, up to where a file stopped being UTF-8, read to tell its encoding instead."""
+
+
+def _table_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+def _extra(source: SourceFile) -> dict[str, str]:
+    return {"table": str(source.table)}
 
 
 class PostgresTableLoader(TableLoader):
@@ -98,6 +112,87 @@ class PostgresTableLoader(TableLoader):
         except OSError as error:
             raise MalformedSource(source.file_name, f"cannot be opened: {error}") from error
 
+    async def _built(
+        self,
+        conn: AsyncConnection,
+        source: SourceFile,
+        file: BinaryIO,
+        progress: ProgressCallback | None,
+    ) -> typed_table.Built:
+        """The typed table of the file, in the format its first bytes tell: by the direct
+        way when it can stand, else by the careful one."""
+        file_format = sniff(file.read(SAMPLE_BYTES), source.file_name).format
+        file.seek(0)
+        if direct_copy.eligible(file_format):
+            sent = 0
+
+            def counted(count: int) -> None:
+                nonlocal sent
+                sent += count
+                if progress is not None:
+                    progress(count)
+
+            try:
+                async with conn.transaction():
+                    return await direct_copy.copy_direct(
+                        conn,
+                        target=_table_name("_load"),
+                        file_name=source.file_name,
+                        file=file,
+                        file_format=file_format,
+                        progress=counted,
+                    )
+            except direct_copy.NotDirect:
+                log.debug("Loading %s the careful way", source.file_name, extra=_extra(source))
+                file.seek(0)
+                if progress is not None:
+                    progress(-sent)
+        staged = await self._stage(conn, source, file, file_format, progress)
+        target = _table_name("_load")
+        await typed_table.build_typed_table(conn, staged.table, target, staged)
+        return typed_table.Built(
+            table=target,
+            columns=staged.columns,
+            inferred=staged.inferred,
+            rows=staged.rows,
+            fingerprint=staged.fingerprint,
+            file_format=staged.file_format,
+        )
+
+    async def _stage(
+        self,
+        conn: AsyncConnection,
+        source: SourceFile,
+        file: BinaryIO,
+        file_format: FileFormat,
+        progress: ProgressCallback | None,
+    ) -> typed_table.Staged:
+        """Stages the file row by row; read again in another encoding when a file that began
+        as plain ASCII turns out not to be UTF-8."""
+        try:
+            async with conn.transaction():
+                return await typed_table.stage(
+                    conn,
+                    staging=_table_name("_staging"),
+                    file_name=source.file_name,
+                    file=file,
+                    file_format=file_format,
+                    progress=progress,
+                )
+        except EncodingMisjudged as misjudged:
+            file.seek(max(0, misjudged.offset - ENCODING_WINDOW))
+            encoding, _ = detect_encoding(file.read(ENCODING_WINDOW), source.file_name)
+            file.seek(0)
+            log.info("Reading %s again as %s", source.file_name, encoding, extra=_extra(source))
+            return await typed_table.stage(
+                conn,
+                staging=_table_name("_staging"),
+                file_name=source.file_name,
+                file=file,
+                file_format=replace(file_format, encoding=encoding),
+                progress=progress,
+            )
+
     async def _replace(
         self,
         conn: AsyncConnection,
@@ -107,19 +202,21 @@ class PostgresTableLoader(TableLoader):
         progress: ProgressCallback | None,
     ) -> TableInfo:
         name = source.table.value
-        staging = f"_staging_{uuid.uuid4().hex[:16]}"
-        staged = await typed_table.stage(conn, staging, source.file_name, file, progress)
-        if current is not None and current.fingerprint.sha256 == staged.fingerprint.sha256:
-            await touch_entry(conn, name, staged.fingerprint)
-            await conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(staging)))
+        built = await self._built(conn, source, file, progress)
+        if current is not None and current.fingerprint.sha256 == built.fingerprint.sha256:
+            # Touched, not changed: the version in service stays.
+            await touch_entry(conn, name, built.fingerprint)
+            await conn.execute(
+                sql.SQL("DROP TABLE {}").format(sql.Identifier(DATA_SCHEMA, built.table))
+            )
             refreshed = await read_entry(conn, name)
             assert refreshed is not None
             return refreshed
-        target = f"_load_{uuid.uuid4().hex[:16]}"
-        await typed_table.build_typed_table(conn, staging, target, staged)
+        target = built.table
+        staged = built
         date_column = pick_date_column(staged.columns)
         user_column = pick_user_column(staged.columns)
-        await typed_table.index(conn, target, date_column, user_column)
+        await typed_table.finish(conn, target, date_column, user_column)
         dates = await typed_table.date_range(conn, target, date_column)
         await conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stored_table(source.table)))
         await conn.execute(
@@ -130,6 +227,7 @@ class PostgresTableLoader(TableLoader):
         loaded = await write_entry(
             conn,
             source=source,
+            file_format=staged.file_format,
             fingerprint=staged.fingerprint,
             columns=staged.columns,
             row_count=staged.rows,

@@ -54,7 +54,8 @@ class LogsController(Controller):
         table_name: Annotated[
             str,
             Parameter(
-                pattern=TABLE_NAME_PATTERN,
+                # In the document only: the domain checks it, naming the rule that is broken.
+                schema_extra={"pattern": TABLE_NAME_PATTERN},
                 description="A table: the stem of a CSV file in the data folder (no path "
                 "separator or control character, not starting with a dot)",
                 examples=[Example(value="df_sales"), Example(value="df_sales_detail")],
@@ -63,7 +64,7 @@ class LogsController(Controller):
         from_date: Annotated[
             str | None,
             Parameter(
-                pattern=FROM_DATE_PATTERN,
+                schema_extra={"pattern": FROM_DATE_PATTERN},
                 description="Only records dated on or after this ISO 8601 date or date-time. "
                 "A date means from the start of that day; a date-time without a zone is UTC "
                 "for zoned columns and wall-clock time otherwise.",
@@ -73,9 +74,11 @@ class LogsController(Controller):
         user_id: Annotated[
             str | None,
             Parameter(
-                min_length=1,
-                max_length=MAX_USER_ID_LENGTH,
-                pattern=USER_ID_PATTERN,
+                schema_extra={
+                    "minLength": 1,
+                    "maxLength": MAX_USER_ID_LENGTH,
+                    "pattern": USER_ID_PATTERN,
+                },
                 description="Only this user's records (compared as text)",
                 examples=[Example(value="8d0315")],
             ),

@@ -156,9 +156,10 @@ async def test_a_touched_but_unchanged_file_is_not_reloaded(
         ("a,b\n1,2\n3\n", 3, "b"),
         ("a,b\n1,2\n3,4,5\n", 3, "#3 (no such column)"),
         ('a,b\n1,"unterminated\n', 2, None),
-        ("a,b\n1,ok\n2,caf\xe9\n", 3, "b"),
+        # UTF-8 (c3 a9 is é) with a byte that is not: no other encoding is guessed.
+        ("a,b\n1,caf\xc3\xa9\n2,caf\xe9\n", 3, "b"),
         ("a,b\n1,x\x00y\n", 2, "b"),
-        ("M\xe9decin,b\n1,2\n", 1, "#1"),
+        ("M\xc3\xa9decin\xff,b\n1,2\n", 1, "#1"),
     ],
 )
 async def test_a_malformed_file_keeps_the_previous_version(

@@ -9,6 +9,7 @@ from domain.tables.inference import (
     ColumnInferrer,
     InferredColumn,
     TemporalFormat,
+    full_year,
     pick_date_column,
     pick_user_column,
 )
@@ -322,7 +323,6 @@ def test_impossible_calendar_dates_and_times_are_not_temporal(value: str) -> Non
 @pytest.mark.parametrize(
     "value",
     [
-        "18-01-18",
         "2018-1-18",
         "2018-01-8",
         "2018/01/18",
@@ -390,11 +390,9 @@ def test_slash_dates_prefer_month_first_and_fall_back_to_day_first(
         ["30/02/2018"],
         ["2/29/2018"],
         ["0/12/2018"],
-        ["1/18/18"],
         ["1/18/0000"],
         ["001/18/2018"],
         ["1/18/2018/"],
-        ["1-18-2018"],
     ],
 )
 def test_slash_dates_that_no_reading_fits_are_text(values: list[str]) -> None:
@@ -461,7 +459,7 @@ def test_dot_dates_are_read_day_first(values: list[str], expected: InferredColum
 
 @pytest.mark.parametrize(
     "values",
-    [["01.18.2018"], ["29.02.2018"], ["18.01.18"], ["18.01.2018 24:00"], ["18.1.2018."]],
+    [["01.18.2018"], ["29.02.2018"], ["18.01.2018 24:00"], ["18.1.2018."]],
 )
 def test_dot_dates_that_are_not_day_first_calendar_dates_are_text(values: list[str]) -> None:
     assert infer_column(values) == TEXT
@@ -661,3 +659,85 @@ def test_the_user_column_is_the_one_named_user_id_whatever_its_type(
 )
 def test_values_in_the_first_or_last_year_leave_a_column_text(values: list[str]) -> None:
     assert infer_column(values).type is ColumnType.TEXT
+
+
+# --- day-first dashes, two-digit years, decimal commas (real exports) ----------------------
+
+
+def local(order: str, separator: str, digits: int, column_type: ColumnType) -> InferredColumn:
+    return InferredColumn(
+        type=column_type, temporal_format=TemporalFormat(order, separator, digits)
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["18-01-22 13:45", "01-02-22 09:05"], local("dmy", "-", 2, ColumnType.TIMESTAMP)),
+        (["18-01-2022", "1-2-2022"], local("dmy", "-", 4, ColumnType.DATE)),
+        (["18/01/22 13:45"], local("dmy", "/", 2, ColumnType.TIMESTAMP)),
+        (["1/18/18"], local("mdy", "/", 2, ColumnType.DATE)),
+        (["18.01.18"], local("dmy", ".", 2, ColumnType.DATE)),
+        (["1-18-2018"], local("mdy", "-", 4, ColumnType.DATE)),
+    ],
+)
+def test_the_course_layout_and_other_local_dates_are_read(
+    values: list[str], expected: InferredColumn
+) -> None:
+    assert infer_column(values) == expected
+
+
+def test_an_ambiguous_dash_date_is_read_day_first_and_a_slash_one_month_first() -> None:
+    assert infer_column(["01-02-03"]) == local("dmy", "-", 2, ColumnType.DATE)
+    assert infer_column(["01/02/03"]) == local("mdy", "/", 2, ColumnType.DATE)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["13-01-22", "01-13-22"],
+        ["18-01-22", "18-01-2022"],
+        ["18-01-22", "18/01/22"],
+        ["29-02-23"],
+        ["18-01-22 24:00"],
+        ["18-01-2"],
+    ],
+)
+def test_local_dates_that_fit_no_single_reading_are_text(values: list[str]) -> None:
+    assert infer_column(values) == TEXT
+
+
+@pytest.mark.parametrize(("two_digits", "year"), [(0, 2000), (22, 2022), (69, 2069), (70, 1970)])
+def test_two_digit_years_below_the_pivot_are_this_century(two_digits: int, year: int) -> None:
+    assert full_year(two_digits) == year
+
+
+def test_a_leap_day_is_read_in_the_year_the_two_digits_stand_for() -> None:
+    assert infer_column(["29-02-24"]) == local("dmy", "-", 2, ColumnType.DATE)
+    assert infer_column(["29-02-00"]) == local("dmy", "-", 2, ColumnType.DATE)
+
+
+def infer_with_commas(values: list[str]) -> InferredColumn:
+    inferrer = ColumnInferrer(LIMITS, decimal_comma=True)
+    for value in values:
+        inferrer.observe(value)
+    return inferrer.result()
+
+
+@pytest.mark.parametrize("values", [["1234,50", "7", "-0,5"], ["0,25"], ["1,5e3"], [",5", "1,"]])
+def test_decimal_commas_are_numbers_where_the_delimiter_is_not_a_comma(
+    values: list[str],
+) -> None:
+    assert infer_with_commas(values) == InferredColumn(type=ColumnType.NUMERIC, decimal_comma=True)
+
+
+@pytest.mark.parametrize(
+    "values", [["1,5", "1.5"], ["1.234,50"], ["1,234,567"], [",5,"], ["01,5"], [".5", ",5"]]
+)
+def test_mixed_marks_and_grouped_digits_are_text(values: list[str]) -> None:
+    assert infer_with_commas(values) == TEXT
+
+
+def test_a_decimal_comma_is_text_where_the_delimiter_is_a_comma() -> None:
+    assert infer_column(["1,5"]) == TEXT
+    assert infer_with_commas(["1.5", "2"]) == NUMERIC

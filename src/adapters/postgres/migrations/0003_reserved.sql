@@ -1,2 +1,0 @@
--- Reserved: another branch adds migration 3. This placeholder keeps the numbering without
--- gaps on the branch that adds migration 5, and is replaced by the real one at the merge.
