@@ -1,8 +1,23 @@
-"""A deterministic generator of realistic synthetic pizza sales, streamed to two CSV files.
+"""A deterministic generator of realistic synthetic pizza sales, streamed to CSV files.
 
 `df_sales.csv` holds one row per order, `df_sales_detail.csv` one row per pizza or drink of an
-order. The same (arguments, seed) always give byte-identical files. Memory is bounded by the
-number of users and days, never by the number of sales, so millions of sales are fine.
+order, and `experiment_users.csv` the users of an A/B test (`user_id,pilot`: 0 for control, 1
+for the pilot group) whose effect is planted in the sales, so that the data has a known answer:
+
+- The experiment runs over the last `EXPERIMENT_DAYS` days of the data (at most half of them):
+  with the defaults, 2023-10-01 to 2023-12-31, and the 92 days before it (2023-07-01 to
+  2023-09-30) are its pre-period.
+- Its users are everybody who ordered before it started, each put in the pilot group by a
+  fair coin of its own seed (so about half are pilots, independently of how they buy).
+- During the window a pilot user is `1 + lift` times as likely as a control user of the same
+  habits to be the one who places each order (`TREATMENT_LIFT`, 20%): pilots order 20% more
+  often, so revenue, orders and items per user are 20% higher in expectation. What an order
+  holds does not change, so the average check (revenue per order) has no effect at all.
+
+Only who places the window's orders changes: the number of sales and items per day and every
+order's contents are drawn exactly as without an experiment. The same (arguments, seed)
+always give byte-identical files. Memory is bounded by the number of users and days, never by
+the number of sales, so millions of sales are fine.
 """
 
 from __future__ import annotations
@@ -23,8 +38,16 @@ from typing import TextIO
 
 SALES_FILE = "df_sales.csv"
 DETAILS_FILE = "df_sales_detail.csv"
+EXPERIMENT_USERS_FILE = "experiment_users.csv"
 SALES_HEADER = ("sale_id", "date", "count_pizza", "count_drink", "price", "user_id")
 DETAILS_HEADER = ("sale_id", "good", "price", "date", "user_id")
+EXPERIMENT_USERS_HEADER = ("user_id", "pilot")
+
+EXPERIMENT_DAYS = 92
+"""The planted experiment's length: a quarter. It runs over the last days of the data."""
+TREATMENT_LIFT = 0.3
+"""How much more likely a pilot user is to place each order of the window than a control user
+with the same habits."""
 
 PROGRESS_EVERY = 5_000
 """Sales between two calls of the progress callback."""
@@ -101,6 +124,30 @@ _INITIAL_USER_SHARE = 0.10
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PlantedExperiment:
+    """The A/B test planted in the data: its window, its users, and the effect."""
+
+    users_path: Path
+    start: dt.date | None
+    """The window's first day; None when the data is too short for an experiment."""
+    end: dt.date | None
+    """The window's last day (inclusive)."""
+    control: int
+    """Users with pilot = 0."""
+    treatment: int
+    """Users with pilot = 1."""
+    lift: float
+
+    @property
+    def pre_period(self) -> tuple[dt.date, dt.date] | None:
+        """The equally long period just before the window (inclusive), for CUPED."""
+        if self.start is None or self.end is None:
+            return None
+        length = self.end - self.start + dt.timedelta(days=1)
+        return self.start - length, self.start - dt.timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GeneratedData:
     sales_path: Path
     details_path: Path
@@ -108,6 +155,7 @@ class GeneratedData:
     details: int
     users: int
     """Distinct users that appear in the files."""
+    experiment: PlantedExperiment
 
 
 def generate_sales_data(
@@ -117,13 +165,16 @@ def generate_sales_data(
     seed: int = 42,
     start: dt.date = dt.date(2022, 1, 1),
     days: int = 730,
+    lift: float = TREATMENT_LIFT,
     progress: Callable[[int], None] | None = None,
 ) -> GeneratedData:
-    """Write `df_sales.csv` and `df_sales_detail.csv` into `out_dir`, replacing any old ones.
+    """Write `df_sales.csv`, `df_sales_detail.csv` and `experiment_users.csv` into `out_dir`,
+    replacing any old ones.
 
     Each file is written to a temporary file next to it and renamed into place, so a reader
     sees either the old file or the complete new one. `progress` receives the number of
-    sales written since its previous call; the numbers add up to `sales`.
+    sales written since its previous call; the numbers add up to `sales`. `lift` is the
+    planted effect (0 for an experiment without one).
     """
     if isinstance(sales, bool) or not isinstance(sales, int) or sales < 1:
         raise ValueError(f"sales must be an integer >= 1, got {sales!r}")
@@ -135,22 +186,27 @@ def generate_sales_data(
         start + dt.timedelta(days=days - 1)
     except OverflowError:
         raise ValueError(f"start + days runs past year {dt.MAXYEAR}") from None
+    if isinstance(lift, bool) or not isinstance(lift, int | float) or not 0 <= lift <= 100:
+        raise ValueError(f"lift must be a number from 0 to 100, got {lift!r}")
 
     rng = random.Random(seed)
     day_counts = _allocate_sales_to_days(rng, sales, start, days)
     users = _UserPool(rng, min(_MAX_USERS, math.ceil(sales * _USERS_PER_SALE)))
+    window_days = min(EXPERIMENT_DAYS, days // 2)
+    window_start = days - window_days if window_days else None
+    # Its own stream: the assignment changes none of the draws of the sales themselves.
+    coin = random.Random(f"{seed}:experiment")
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    sales_path = out_dir / SALES_FILE
-    details_path = out_dir / DETAILS_FILE
+    paths = [out_dir / name for name in (SALES_FILE, DETAILS_FILE, EXPERIMENT_USERS_FILE)]
     token = secrets.token_hex(6)
-    sales_tmp = out_dir / f".{SALES_FILE}.{token}.tmp"
-    details_tmp = out_dir / f".{DETAILS_FILE}.{token}.tmp"
+    temporary = [path.with_name(f".{path.name}.{token}.tmp") for path in paths]
     try:
         with ExitStack() as stack:
             # "x" creates the file with the usual umask-derived mode, unlike mkstemp's 0600.
-            sales_file = stack.enter_context(_open_new(sales_tmp))
-            details_file = stack.enter_context(_open_new(details_tmp))
+            sales_file, details_file, users_file = (
+                stack.enter_context(_open_new(path)) for path in temporary
+            )
             details = _write_sales(
                 rng,
                 start,
@@ -158,23 +214,38 @@ def generate_sales_data(
                 users,
                 sales_file=sales_file,
                 details_file=details_file,
+                experiment=(window_start, lambda: users.start_experiment(coin, lift)),
                 progress=progress,
             )
-            for file in (sales_file, details_file):
+            control, treatment = users.write_experiment_users(users_file)
+            for file in (sales_file, details_file, users_file):
                 file.flush()
                 os.fsync(file.fileno())
-        os.replace(sales_tmp, sales_path)
-        os.replace(details_tmp, details_path)
+        for path, tmp in zip(paths, temporary, strict=True):
+            os.replace(tmp, path)
     finally:
-        sales_tmp.unlink(missing_ok=True)
-        details_tmp.unlink(missing_ok=True)
+        for tmp in temporary:
+            tmp.unlink(missing_ok=True)
 
+    window = (
+        (start + dt.timedelta(days=window_start), start + dt.timedelta(days=days - 1))
+        if window_start is not None
+        else (None, None)
+    )
     return GeneratedData(
-        sales_path=sales_path,
-        details_path=details_path,
+        sales_path=paths[0],
+        details_path=paths[1],
         sales=sales,
         details=details,
         users=users.seen_count,
+        experiment=PlantedExperiment(
+            users_path=paths[2],
+            start=window[0],
+            end=window[1],
+            control=control,
+            treatment=treatment,
+            lift=float(lift),
+        ),
     )
 
 
@@ -215,9 +286,15 @@ class _UserPool:
 
     Users are ordered by when they join; on any day only a prefix of the pool can order, and
     that prefix grows with cumulative sales, so the customer base grows with the business.
+
+    `_seen` holds a byte per user: 0 never drawn, 1 drawn; from the experiment's start, users
+    in it hold CONTROL or PILOT instead.
     """
 
     __slots__ = ("_cumulative", "_ids", "_seen", "seen_count", "size")
+
+    CONTROL = 2
+    PILOT = 3
 
     def __init__(self, rng: random.Random, size: int) -> None:
         self.size = size
@@ -241,6 +318,37 @@ class _UserPool:
             self._seen[index] = 1
             self.seen_count += 1
         return f"{self._ids[index]:06x}"
+
+    def start_experiment(self, coin: random.Random, lift: float) -> None:
+        """Everybody who ordered so far joins the experiment, a pilot by a fair coin; from now
+        on a pilot's weight in every draw is `1 + lift` times its own.
+
+        The weights are rewritten in place (the window runs to the end of the data), so a
+        draw still costs one random number and the other draws stay as they were.
+        """
+        seen, cumulative = self._seen, self._cumulative
+        before = running = 0.0
+        for index in range(self.size):
+            weight = cumulative[index] - before
+            before = cumulative[index]
+            if seen[index]:
+                seen[index] = self.PILOT if coin.random() < 0.5 else self.CONTROL
+                if seen[index] == self.PILOT:
+                    weight *= 1.0 + lift
+            running += weight
+            cumulative[index] = running
+
+    def write_experiment_users(self, file: TextIO) -> tuple[int, int]:
+        """Writes `user_id,pilot` for the experiment's users; returns (control, pilots)."""
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(EXPERIMENT_USERS_HEADER)
+        counts = [0, 0]
+        for index, state in enumerate(self._seen):
+            if state >= self.CONTROL:
+                pilot = state - self.CONTROL
+                writer.writerow((f"{self._ids[index]:06x}", pilot))
+                counts[pilot] += 1
+        return counts[0], counts[1]
 
 
 def _distinct_ids(rng: random.Random, count: int) -> array[int]:
@@ -309,8 +417,11 @@ def _write_sales(
     *,
     sales_file: TextIO,
     details_file: TextIO,
+    experiment: tuple[int | None, Callable[[], None]],
     progress: Callable[[int], None] | None,
 ) -> int:
+    """Writes the sales and their items; `experiment` is the day index the experiment starts
+    on (None for none) and what starts it."""
     sales_writer = csv.writer(sales_file, lineterminator="\n")
     details_writer = csv.writer(details_file, lineterminator="\n")
     sales_writer.writerow(SALES_HEADER)
@@ -326,7 +437,10 @@ def _write_sales(
     write_detail = details_writer.writerow
     pizzas = [(item.name, item.price) for item in PIZZAS]
     drinks = [(item.name, item.price) for item in DRINKS]
+    experiment_day, start_experiment = experiment
     for index, count in enumerate(day_counts):
+        if index == experiment_day:
+            start_experiment()
         if not count:
             continue
         day = start + dt.timedelta(days=index)

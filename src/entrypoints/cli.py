@@ -204,10 +204,11 @@ def openapi(out_file: Path) -> None:
     "out_dir",
     default=None,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to write df_sales.csv and df_sales_detail.csv to [default: DATA_DIR].",
+    help="Folder to write the CSV files to [default: DATA_DIR].",
 )
 def generate_data(sales: int, seed: int, out_dir: Path | None) -> None:
-    """Write synthetic, mutually consistent df_sales.csv and df_sales_detail.csv."""
+    """Write synthetic, mutually consistent df_sales.csv and df_sales_detail.csv, and the
+    users of an A/B test planted in them, experiment_users.csv."""
     from devtools.synthetic_sales import generate_sales_data
 
     out_dir = out_dir or settings().data.dir
@@ -227,3 +228,10 @@ def generate_data(sales: int, seed: int, out_dir: Path | None) -> None:
         f"Wrote {result.sales:,} sales to {result.sales_path} and "
         f"{result.details:,} items to {result.details_path} ({result.users:,} users)"
     )
+    experiment = result.experiment
+    if experiment.start is not None:
+        console.print(
+            f"Wrote {experiment.control + experiment.treatment:,} experiment users to "
+            f"{experiment.users_path} ({experiment.treatment:,} pilots): pilots order "
+            f"{experiment.lift:.0%} more often from {experiment.start} to {experiment.end}"
+        )

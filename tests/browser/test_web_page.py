@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -84,7 +85,7 @@ def test_browsing_a_table_shows_the_rows_the_api_returns(page: Page, system: str
     expect(rows).to_have_count(100)
     expected = api(system, "/logs?table_name=df_sales")["rows"]
     first_cells = rows.first.locator("td").all_inner_texts()
-    assert sorted(names) == ["df_sales", "df_sales_detail"]
+    assert sorted(names) == ["df_sales", "df_sales_detail", "experiment_users"]
     assert first_cells[0].replace(",", "").replace("\u2009", "").strip() == str(
         expected[0]["sale_id"]
     )
@@ -185,9 +186,13 @@ def test_the_page_works_on_a_phone_sized_screen(browser: Browser, system: str) -
 
     width = page.evaluate("document.documentElement.scrollWidth")
     screenshot(page, "phone")
+    page.goto("/?tab=experiments")
+    expect(page.get_by_test_id("param-table")).to_have_value("df_sales")
+    experiments_width = page.evaluate("document.documentElement.scrollWidth")
     context.close()
 
     assert width <= 390
+    assert experiments_width <= 390
 
 
 def test_launch_says_so_when_the_queue_is_down(
@@ -224,3 +229,97 @@ def test_the_api_docs_render_without_any_other_host(page: Page, system: str, pat
         timeout=20_000
     )
     assert [url for url in requests if not url.startswith((system, "data:", "blob:"))] == []
+
+
+def run_test(page: Page, *, value: str = "price", cuped: bool = True) -> None:
+    """Fills the Experiments form for Q4 2023 on df_sales and runs it."""
+    page.get_by_test_id("param-table").select_option("df_sales")
+    expect(page.locator(f'#param-value option[value="{value}"]')).to_have_count(1)
+    page.get_by_test_id("param-value").select_option(value)
+    page.get_by_test_id("param-from_date").fill("2023-10-01")
+    page.get_by_test_id("param-to_date").fill("2023-12-31")
+    if cuped:
+        page.get_by_test_id("param-cuped").check()
+    page.get_by_test_id("experiment-launch").click()
+
+
+def test_an_ab_test_run_from_the_experiments_view_is_drawn_and_said_in_words(
+    page: Page, system: str
+) -> None:
+    page.goto("/?tab=experiments")
+    expect(page.get_by_test_id("param-assignments-table")).to_have_value("experiment_users")
+    expect(page.locator('[data-group="assignments"] summary')).to_contain_text(
+        "experiment_users · user_id · pilot · 0 · 1"
+    )
+
+    run_test(page)
+
+    run = page.get_by_test_id("experiment-run")
+    expect(run).to_have_attribute("data-status", "succeeded", timeout=60_000)
+    job_id = parse_qs(urlparse(page.url).query)["job"][0]
+    job = api(system, f"/jobs/{job_id}")
+    assert job["params"]["cuped"] is True
+    cuped = job["result"]["cuped"]
+    lift = f"{abs(cuped['relative_difference']) * 100:.1f}%"
+    low = f"{cuped['ci_low'] / cuped['control']['mean'] * 100:.1f}%"
+    verdict = page.get_by_test_id("experiment-verdict")
+    expect(verdict).to_contain_text(f"The pilot group raises price per user by {lift}")
+    expect(verdict).to_contain_text(f"95% CI {low} to")
+    expect(verdict).to_contain_text("p < 0.001")
+    chart = page.get_by_test_id("experiment-chart")
+    expect(chart).to_be_visible()
+    expect(chart.locator("circle")).to_have_count(3)
+    expect(chart).to_have_attribute("data-tone", "up")
+    expect(page.get_by_test_id("srm-warning")).to_be_hidden()
+    expect(page.get_by_test_id("experiment-progress")).to_have_attribute("aria-valuenow", "100")
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "experiments")
+
+    page.get_by_test_id("tab-jobs").click()
+    summary = page.locator(f'[data-testid="job"][data-job-id="{job_id}"]').get_by_test_id(
+        "job-summary"
+    )
+    expect(summary).to_contain_text(f"+{lift}")
+
+
+def test_a_parameter_mistake_is_told_next_to_its_field_and_nothing_runs(
+    page: Page, system: str
+) -> None:
+    page.goto("/?tab=experiments")
+    page.get_by_test_id("param-table").select_option("df_sales")
+    page.get_by_test_id("param-from_date").fill("2023-12-31")
+    page.get_by_test_id("param-to_date").fill("2023-10-01")
+
+    page.get_by_test_id("experiment-launch").click()
+
+    error = page.locator("#param-from_date-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("after to_date")
+    expect(page.get_by_test_id("param-from_date")).to_have_attribute("aria-invalid", "true")
+    assert api(system, "/jobs")["jobs"] == []
+
+
+def test_a_sample_ratio_mismatch_is_a_visible_warning(
+    page: Page, system: str, seeded_data_dir: Path
+) -> None:
+    with (seeded_data_dir / "experiment_users.csv").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    controls = [row for row in rows if row["pilot"] == "0"]
+    kept = controls[: len(controls) * 4 // 5] + [row for row in rows if row["pilot"] == "1"]
+    (seeded_data_dir / "srm_users.csv").write_text(
+        "user_id,pilot\n" + "".join(f"{row['user_id']},{row['pilot']}\n" for row in kept)
+    )
+    page.goto("/?tab=experiments")
+    expect(page.locator('#param-assignments-table option[value="srm_users"]')).to_have_count(1)
+    page.get_by_text("Assignments", exact=True).click()
+    page.get_by_test_id("param-assignments-table").select_option("srm_users")
+
+    run_test(page, cuped=False)
+
+    expect(page.get_by_test_id("experiment-run")).to_have_attribute(
+        "data-status", "succeeded", timeout=60_000
+    )
+    warning = page.get_by_test_id("srm-warning")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("Sample ratio mismatch")
+    expect(warning).to_contain_text(f"{len(controls) * 4 // 5:,} users in the control group")

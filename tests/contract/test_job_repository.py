@@ -12,6 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 from adapters.postgres.job_repository import PostgresJobRepository
 from adapters.system_clock import SystemClock
 from domain.jobs.model import Job, JobStatus, new_job_id
+from domain.jobs.store import update_job
 from domain.shared.errors import Overloaded
 from tests.support.fakes import InMemoryJobRepository
 from tests.support.jobs import JobStore
@@ -223,3 +224,62 @@ async def test_running_since_lists_running_jobs_started_before_a_moment(jobs: Jo
 
     assert before == []
     assert after == [started]
+
+
+RESULT = {
+    "test": "welch_t",
+    "p_value": 0.1 + 0.2,
+    "tiny": 1e-300,
+    "huge": 1.7976931348623157e308,
+    "negative_zero": -0.0,
+    "exact": 2**80 + 1,
+    "relative_difference": None,
+    "srm": False,
+    "control": {"users": 2815, "mean": 371.7442273534636},
+}
+
+
+async def test_a_job_keeps_its_parameters_phase_and_structured_result_exactly(
+    jobs: JobStore,
+) -> None:
+    params = {"table": "df_sales", "alpha": 0.05, "assignments": {"control": "0"}, "cuped": True}
+    job, _ = await jobs.jobs.add(
+        Job.queued(
+            id=new_job_id(),
+            metric="ab_test",
+            params=params,
+            idempotency_key=None,
+            now=SystemClock().now(),
+        ),
+        max_active=10,
+    )
+    started = await jobs.start(job.id, worker="w", max_attempts=3)
+    assert started is not None
+    now = SystemClock().now()
+    progressed, _ = await update_job(
+        jobs.jobs, started, lambda j: j.progressed(attempt=1, progress=0.8, phase="testing")
+    )
+    assert progressed is not None
+    done, _ = await update_job(
+        jobs.jobs, progressed, lambda j: j.finished(attempt=1, now=now, result=RESULT)
+    )
+
+    stored = await jobs.jobs.get(job.id)
+    assert stored == done
+    assert stored is not None
+    assert (stored.params, stored.result, stored.phase) == (params, RESULT, "testing")
+    assert isinstance(stored.result, dict)
+    assert repr(stored.result["p_value"]) == repr(0.1 + 0.2)
+    assert str(stored.result["negative_zero"]) == "-0.0"
+
+
+async def test_a_save_never_changes_what_a_job_was_asked_to_run(jobs: JobStore) -> None:
+    job, _ = await jobs.jobs.add(new(), max_active=10)
+
+    saved = await jobs.jobs.save(
+        replace(job, metric="other", params={"sneaked": 1}, progress=0.5), expected=job
+    )
+
+    assert saved is not None
+    assert (saved.metric, saved.params, saved.progress) == ("calculate_metric", {}, 0.5)
+    assert await jobs.jobs.get(job.id) == saved

@@ -16,7 +16,7 @@ SEED_DATA = Path(__file__).parents[2] / "data"
 
 @pytest.fixture
 def seeded_data_dir(data_dir: Path) -> Path:
-    for name in ("df_sales.csv", "df_sales_detail.csv"):
+    for name in ("df_sales.csv", "df_sales_detail.csv", "experiment_users.csv"):
         shutil.copy(SEED_DATA / name, data_dir / name)
     return data_dir
 

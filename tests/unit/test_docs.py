@@ -46,6 +46,7 @@ HEXAGON = {
         "CancelJob",
         "WatchJobs",
         "RunMetric",
+        "ListMetrics",
     ),
     "ports": (
         "TableSources",
@@ -59,6 +60,8 @@ HEXAGON = {
         "TaskQueue",
         "JobFeed",
         "Clock",
+        "Metric",
+        "ExperimentData",
     ),
     "adapters": (
         "FileSystemTableSources",
@@ -75,6 +78,7 @@ HEXAGON = {
         "LoggedJobRepository",
         "CeleryTaskQueue",
         "PostgresJobFeed",
+        "PostgresExperimentData",
         "SystemClock",
     ),
 }

@@ -11,6 +11,7 @@ from typing import Any
 
 from psycopg import sql
 from psycopg.rows import dict_row
+from psycopg.types.json import Json
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.errors import database_errors
@@ -22,8 +23,10 @@ from domain.jobs.ports import JobRepository
 FIELDS = (
     "id",
     "metric",
+    "params",
     "status",
     "progress",
+    "phase",
     "result",
     "error",
     "attempts",
@@ -36,8 +39,8 @@ FIELDS = (
     "revision",
 )
 COLUMNS = sql.SQL(", ").join(map(sql.Identifier, FIELDS))
-CHANGED = tuple(name for name in FIELDS if name not in {"id", "metric", "created_at"})
-"""What a change may write: everything but the job's identity."""
+CHANGED = tuple(name for name in FIELDS if name not in {"id", "metric", "params", "created_at"})
+"""What a change may write: everything but the job's identity and what it was asked to run."""
 
 SELECT_BY_KEY = sql.SQL("SELECT {} FROM experiments.jobs WHERE idempotency_key = %s").format(
     COLUMNS
@@ -123,19 +126,25 @@ class PostgresJobRepository(JobRepository):
 
 
 def _row(job: Job) -> dict[str, Any]:
-    return {name: getattr(job, name) for name in FIELDS} | {"status": job.status.value}
+    return {name: getattr(job, name) for name in FIELDS} | {
+        "status": job.status.value,
+        "params": Json(job.params),
+        "result": Json(job.result) if job.result is not None else None,
+    }
 
 
 def job_from_row(row: Mapping[str, Any]) -> Job:
     """A job from its row, as the driver reads it or as `row_to_json` sends it (the job feed's
-    notifications): ids and timestamps may come as text there."""
-    result = row["result"]
+    notifications): ids and timestamps may come as text there. `params` and `result` are
+    json columns: the driver and `json.loads` read them alike, integers of any size exactly."""
     return Job(
         id=JobId(_uuid(row["id"])),
         metric=row["metric"],
+        params=dict(row["params"]),
         status=JobStatus(row["status"]),
         progress=float(row["progress"]),
-        result=int(result) if result is not None else None,
+        phase=row["phase"],
+        result=row["result"],
         error=row["error"],
         attempts=row["attempts"],
         cancel_requested=row["cancel_requested"],

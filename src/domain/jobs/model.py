@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import NewType
 
 from domain.shared.errors import InvalidParameter
+from domain.shared.metrics import JsonObject, MetricResult
 
 JobId = NewType("JobId", uuid.UUID)
 
@@ -48,9 +49,13 @@ _ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
 class Job:
     id: JobId
     metric: str
+    params: JsonObject
+    """The metric's parameters as it validated them: every default filled in."""
     status: JobStatus
     progress: float
-    result: int | None
+    phase: str | None
+    """What the run is doing (`aggregating`, `testing`), for metrics that say."""
+    result: MetricResult | None
     error: str | None
     attempts: int
     cancel_requested: bool
@@ -65,14 +70,22 @@ class Job:
 
     @classmethod
     def queued(
-        cls, *, id: JobId, metric: str, idempotency_key: str | None, now: dt.datetime
+        cls,
+        *,
+        id: JobId,
+        metric: str,
+        idempotency_key: str | None,
+        now: dt.datetime,
+        params: JsonObject | None = None,
     ) -> Job:
         """A new job, waiting for a worker."""
         return cls(
             id=id,
             metric=metric,
+            params=dict(params or {}),
             status=JobStatus.QUEUED,
             progress=0.0,
+            phase=None,
             result=None,
             error=None,
             attempts=0,
@@ -122,19 +135,21 @@ class Job:
             status=JobStatus.RUNNING,
             attempts=self.attempts + 1,
             progress=0.0,
+            phase=None,
             error=None,
             worker=worker,
             started_at=now,
             finished_at=None,
         )
 
-    def progressed(self, *, attempt: int, progress: float) -> Job | None:
-        """The progress of that attempt recorded; None when the attempt no longer runs."""
+    def progressed(self, *, attempt: int, progress: float, phase: str | None = None) -> Job | None:
+        """The progress (and phase, when the run names one) of that attempt recorded; None
+        when the attempt no longer runs."""
         if not 0.0 <= progress <= 1.0:
             raise ValueError(f"progress {progress} is outside 0..1")
         if not self.runs(attempt):
             return None
-        return replace(self, progress=progress)
+        return replace(self, progress=progress, phase=phase if phase is not None else self.phase)
 
     def should_stop(self, attempt: int) -> bool:
         """Whether a run of that attempt must stop: a cancel was asked for, or it no longer
@@ -146,7 +161,7 @@ class Job:
         *,
         attempt: int,
         now: dt.datetime,
-        result: int | None = None,
+        result: MetricResult | None = None,
         error: str | None = None,
         cancelled: bool = False,
     ) -> Job | None:

@@ -28,6 +28,7 @@ from adapters.celery.task_queue import CeleryTaskQueue
 from adapters.csv.sources import FileSystemTableSources
 from adapters.logging.jobs import LoggedJobRepository
 from adapters.postgres.catalog import CATALOG_CHANNEL, PostgresTableCatalog
+from adapters.postgres.experiment_data import PostgresExperimentData
 from adapters.postgres.job_feed import CHANNEL as JOBS_CHANNEL
 from adapters.postgres.job_feed import PostgresJobFeed
 from adapters.postgres.job_repository import PostgresJobRepository
@@ -39,6 +40,9 @@ from adapters.postgres.pool import create_pool
 from adapters.postgres.probe import PostgresDatabaseProbe
 from adapters.redis.log_cache import RedisLogCache, create_cache_client
 from adapters.system_clock import SystemClock
+from domain.analytics.ab_test import AbTestMetric
+from domain.analytics.calculate_metric import CalculateMetric
+from domain.analytics.ports import ExperimentData
 from domain.health.ports import CacheMonitor, DatabaseProbe
 from domain.health.use_cases.check_cache import CheckCache
 from domain.health.use_cases.check_health import CheckHealth
@@ -48,9 +52,11 @@ from domain.jobs.use_cases.cancel_job import CancelJob
 from domain.jobs.use_cases.get_job_result import GetJobResult
 from domain.jobs.use_cases.launch_metric import LaunchMetric
 from domain.jobs.use_cases.list_jobs import ListJobs
+from domain.jobs.use_cases.list_metrics import ListMetrics
 from domain.jobs.use_cases.run_metric import RunMetric
 from domain.jobs.use_cases.watch_jobs import WatchJobs
 from domain.shared.clock import Clock
+from domain.shared.metrics import MetricRegistry
 from domain.tables.ports import LogCache, LogReader, TableCatalog, TableLoader, TableSources
 from domain.tables.use_cases.fetch_logs import FetchLogs
 from domain.tables.use_cases.list_tables import ListTables
@@ -132,15 +138,23 @@ class JobsProvider(Provider):
 
     @provide(scope=Scope.REQUEST)
     def run_metric(
-        self, jobs: JobRepository, limits: JobLimits, clock: Clock, settings: Settings
+        self, jobs: JobRepository, limits: JobLimits, clock: Clock, metrics: MetricRegistry
     ) -> RunMetric:
         # Names the process, so an operator (or a fault test) can find a job's worker.
         return RunMetric(
-            jobs,
-            limits,
-            clock,
-            worker=f"{socket.gethostname()}:{os.getpid()}",
-            iterations=settings.jobs.metric_iterations,
+            jobs, limits, clock, metrics, worker=f"{socket.gethostname()}:{os.getpid()}"
+        )
+
+
+class MetricsProvider(Provider):
+    """The metrics jobs can run: the registry the jobs context reads, filled from analytics."""
+
+    experiment_data = provide(PostgresExperimentData, provides=ExperimentData, scope=Scope.REQUEST)
+
+    @provide(scope=Scope.REQUEST)
+    def metrics(self, settings: Settings, data: ExperimentData) -> MetricRegistry:
+        return MetricRegistry(
+            [CalculateMetric(iterations=settings.jobs.metric_iterations), AbTestMetric(data)]
         )
 
 
@@ -209,6 +223,7 @@ class UseCasesProvider(Provider):
         LaunchMetric,
         GetJobResult,
         ListJobs,
+        ListMetrics,
         CancelJob,
         WatchJobs,
     )
@@ -234,6 +249,7 @@ def get_providers() -> list[Provider]:
         FilesProvider(),
         JobsProvider(),
         CacheProvider(),
+        MetricsProvider(),
         UseCasesProvider(),
     ]
 

@@ -17,6 +17,7 @@ from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
@@ -155,6 +156,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         HTTP_400_BAD_REQUEST: "A parameter is invalid; `parameter` names it",
         HTTP_404_NOT_FOUND: "No such resource; for tables, `known_tables` lists the known ones",
         HTTP_409_CONFLICT: "The request conflicts with the resource's current state",
+        HTTP_415_UNSUPPORTED_MEDIA_TYPE: "The body is not application/json",
         HTTP_422_UNPROCESSABLE_ENTITY: (
             "The table's CSV file cannot be loaded; `file`, `line` and `column` say where"
         ),

@@ -12,6 +12,7 @@ from msgspec import Meta, Struct
 
 from domain.health.model import CacheStats
 from domain.jobs.model import Job, JobsPage, JobStatus
+from domain.shared.metrics import Metric, MetricResult
 from domain.tables.logs import PAGE_SIZE, LogPage, encode_cursor
 from domain.tables.model import Column, LoadState, TableStatus
 
@@ -157,14 +158,139 @@ class TablesResponse(Struct, frozen=True):
     tables: list[TableResponse]
 
 
+class LaunchRequest(Struct, frozen=True, forbid_unknown_fields=True):
+    """A metric to launch, and its parameters."""
+
+    metric: Annotated[
+        str,
+        Meta(
+            description="A metric's name, as `GET /launch/metrics` lists them",
+            examples=["ab_test", "calculate_metric"],
+        ),
+    ]
+    params: Annotated[
+        dict[str, Any],
+        Meta(
+            description="The metric's parameters: `GET /launch/metrics` gives each metric's "
+            "JSON Schema of them, defaults included"
+        ),
+    ] = msgspec.field(default_factory=dict)
+
+
 class LaunchResponse(Struct, frozen=True):
     job_id: uuid.UUID
     status: JobStatus
 
 
+class MetricResponse(Struct, frozen=True):
+    name: str
+    description: str
+    parameters: Annotated[
+        dict[str, Any], Meta(description="The JSON Schema (2020-12) of the metric's parameters")
+    ]
+
+    @classmethod
+    def of(cls, metric: Metric) -> MetricResponse:
+        return cls(
+            name=metric.name, description=metric.description, parameters=dict(metric.parameters)
+        )
+
+
+class MetricsResponse(Struct, frozen=True):
+    metrics: list[MetricResponse]
+
+
+class GroupFigures(Struct, frozen=True, kw_only=True):
+    """One group of an A/B test."""
+
+    assigned: Annotated[int, Meta(description="Users the assignment table puts in the group")]
+    users: Annotated[
+        int,
+        Meta(
+            description="Users analysed: all assigned for sum and count; for mean and ratio, "
+            "those with events in the window"
+        ),
+    ]
+    mean: Annotated[float, Meta(description="The group's mean per user; for a ratio, the ratio")]
+    std: Annotated[
+        float,
+        Meta(
+            description="Standard deviation per user (for a ratio, of the linearised values): "
+            "std / sqrt(users) is the standard error of `mean`"
+        ),
+    ]
+    ci_low: Annotated[float, Meta(description="`mean`'s interval at 1 - alpha")]
+    ci_high: float
+
+
+class DaysSchema(Struct, frozen=True):
+    from_date: dt.date
+    to_date: dt.date
+
+
+class CupedFigures(Struct, frozen=True, kw_only=True):
+    """The test again on CUPED-adjusted values: Y - theta (X - mean X), X being the same
+    aggregate over the pre-period."""
+
+    theta: float
+    variance_reduction: Annotated[
+        float, Meta(description="1 - var(adjusted) / var(raw), both groups together")
+    ]
+    pre_period: DaysSchema
+    control: GroupFigures
+    treatment: GroupFigures
+    difference: float
+    relative_difference: float | None
+    ci_low: float
+    ci_high: float
+    p_value: float
+    standard_error: float
+    statistic: float
+
+
+class AbTestResult(Struct, frozen=True, kw_only=True):
+    """What `ab_test` found. Numbers are JSON numbers."""
+
+    test: Annotated[
+        Literal["welch_t", "delta_method"],
+        Meta(description="Welch's t-test (sum, count, mean) or the delta method (ratio)"),
+    ]
+    control: GroupFigures
+    treatment: GroupFigures
+    difference: Annotated[float, Meta(description="treatment mean - control mean")]
+    relative_difference: Annotated[
+        float | None, Meta(description="difference / control mean; null when that is 0")
+    ]
+    ci_low: Annotated[float, Meta(description="The difference's interval at 1 - alpha")]
+    ci_high: float
+    p_value: Annotated[float, Meta(description="Two-sided, for a difference of 0")]
+    standard_error: float
+    statistic: Annotated[float, Meta(description="t (Welch) or z (delta method)")]
+    alpha: float
+    srm_p_value: Annotated[
+        float, Meta(description="Chi-square test of the assigned users against an even split")
+    ]
+    srm: Annotated[
+        bool,
+        Meta(
+            description="Sample-ratio mismatch: srm_p_value < srm_threshold; no difference "
+            "can then be trusted"
+        ),
+    ]
+    srm_threshold: float
+    excluded_users: Annotated[
+        int, Meta(description="Users the assignment table puts in both groups: left out")
+    ]
+    cuped: CupedFigures | None
+
+
 class JobResponse(Struct, frozen=True):
     job_id: uuid.UUID
     metric: str
+    params: Annotated[
+        dict[str, Any],
+        Meta(description="The metric's parameters as it checked them, every default filled in"),
+    ]
     status: Annotated[
         JobStatus,
         Meta(
@@ -172,12 +298,22 @@ class JobResponse(Struct, frozen=True):
             "whose worker was lost goes back to running on redelivery"
         ),
     ]
-    progress: Annotated[float, Meta(ge=0, le=1, description="Fraction done, updated every 2%")]
-    result: Annotated[
+    progress: Annotated[
+        float,
+        Meta(ge=0, le=1, description="Fraction done: every 2% for calculate_metric, by phase"),
+    ]
+    phase: Annotated[
         str | None,
         Meta(
-            description="The exact result as a decimal string (it exceeds 2^53 and int64); "
-            "null until the job succeeded",
+            description="What the run is doing, for metrics in phases (ab_test: aggregating, "
+            "testing); null otherwise"
+        ),
+    ]
+    result: Annotated[
+        str | AbTestResult | None,
+        Meta(
+            description="null until the job succeeded. calculate_metric: the exact result as "
+            "a decimal string (it exceeds 2^53 and int64); ab_test: an object",
             examples=["166666091666880000000"],
         ),
     ]
@@ -194,9 +330,11 @@ class JobResponse(Struct, frozen=True):
         return cls(
             job_id=job.id,
             metric=job.metric,
+            params=job.params,
             status=job.status,
             progress=job.progress,
-            result=str(job.result) if job.result is not None else None,
+            phase=job.phase,
+            result=_result(job.result),
             error=job.error,
             attempts=job.attempts,
             cancel_requested=job.cancel_requested,
@@ -280,6 +418,12 @@ class ProblemDetails(Struct, frozen=True, omit_defaults=True):
     line: int | None = None
     column: str | None = None
     retry_after: int | None = None
+
+
+def _result(result: MetricResult | None) -> str | AbTestResult | None:
+    if result is None or isinstance(result, int):
+        return None if result is None else str(result)
+    return msgspec.convert(result, AbTestResult)
 
 
 def _json_value(value: object) -> object:

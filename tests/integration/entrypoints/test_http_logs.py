@@ -164,7 +164,7 @@ async def test_unknown_table_is_a_404_listing_the_known_ones(
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
-    assert body["known_tables"] == ["df_sales", "df_sales_detail"]
+    assert body["known_tables"] == ["df_sales", "df_sales_detail", "experiment_users"]
     assert body["status"] == 404
     assert "df_users" in body["detail"]
 

@@ -6,9 +6,14 @@ matches its documented status, headers, content type and schema, data the schema
 accepted, data it forbids is refused, and a method a path does not have is a 405 naming the
 ones it has (`Allow`).
 
-One thing a schema cannot say is left out of the positive cases: `/logs`'s `cursor` is an
+Two things a schema cannot say are left out of the positive cases: `/logs`'s `cursor` is an
 opaque token the server issues (base64 of the last row's position), so any other string is
-rightly refused; test_http_logs.py follows real cursors through every page.
+rightly refused; test_http_logs.py follows real cursors through every page. And a body of
+`POST /launch` names a metric and, for `ab_test`, tables, columns and group values that only
+the data can say exist: a well-formed body naming a table there is not is rightly a 400
+naming the parameter (issue 14). Bodies are still held to every other check (no 5xx,
+documented statuses and problems); the launch without a body keeps them all, and
+test_http_experiments.py checks each of those 400s and the bodies that are accepted.
 
 Operations are listed from the committed docs/openapi.json, which test_openapi.py keeps equal
 to the served one, so that pytest can name them before a server runs.
@@ -25,6 +30,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.checks import CheckFunction
+from schemathesis.core import NOT_SET
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from entrypoints.config.settings import Settings
 from entrypoints.http.app import create_app
@@ -43,6 +51,9 @@ CASES = [
 ]
 OPAQUE = {("GET", "/logs"): "cursor"}
 """Parameters only the server can make (left out of positive cases)."""
+NAMES_DATA = {("POST", "/launch")}
+"""Operations whose body names what only the data can say exists: a positive case with a
+body is not expected to be accepted."""
 
 
 @pytest.fixture
@@ -69,7 +80,9 @@ def test_the_api_keeps_to_its_openapi_document(
         database=None,
     )
     def check(case: schemathesis.Case[Any]) -> None:
-        statuses.append(case.call_and_validate().status_code)
+        names_data = (method, path) in NAMES_DATA and case.body is not NOT_SET
+        excluded: list[CheckFunction] | None = [positive_data_acceptance] if names_data else None
+        statuses.append(case.call_and_validate(excluded_checks=excluded).status_code)
 
     statuses: list[int] = []
     check()

@@ -1,6 +1,7 @@
 """In-memory implementations of the domain ports, for use-case tests without I/O. The contract
 tests (tests/contract/) hold each to the same assertions as its real adapter."""
 
+from tests.support.fakes.analytics import InMemoryExperimentData
 from tests.support.fakes.cache import InMemoryCacheServer, InMemoryLogCache
 from tests.support.fakes.clock import EPOCH, FakeClock
 from tests.support.fakes.health import InMemoryDatabaseProbe
@@ -20,6 +21,7 @@ __all__ = [
     "InMemoryCacheServer",
     "InMemoryDatabase",
     "InMemoryDatabaseProbe",
+    "InMemoryExperimentData",
     "InMemoryJobRepository",
     "InMemoryLogCache",
     "InMemoryLogReader",

@@ -49,7 +49,14 @@ class InMemoryJobRepository(JobRepository):
         stored = self.jobs.get(job.id)
         if stored is None or stored.revision != expected.revision:
             return None
-        self.jobs[job.id] = saved = replace(job, revision=expected.revision + 1)
+        # As the real store: what the job was asked to run is written once, at `add`.
+        self.jobs[job.id] = saved = replace(
+            job,
+            metric=stored.metric,
+            params=stored.params,
+            created_at=stored.created_at,
+            revision=expected.revision + 1,
+        )
         return saved
 
     async def running_since(self, moment: dt.datetime) -> builtins.list[Job]:

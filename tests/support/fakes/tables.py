@@ -269,7 +269,7 @@ class InMemoryLogReader(LogReader):
                 if row[date] is not None and row[date] >= query.from_date  # type: ignore[operator]
             ]
         if query.user_id is not None and user is not None:
-            keyed = [(row, n) for row, n in keyed if _as_text(row[user]) == query.user_id]
+            keyed = [(row, n) for row, n in keyed if as_text(row[user]) == query.user_id]
 
         def sort_key(item: tuple[Row, int]) -> tuple[bool, object, int]:
             row, position = item
@@ -290,7 +290,7 @@ class InMemoryLogReader(LogReader):
         )
 
 
-def _as_text(value: object) -> str | None:
+def as_text(value: object) -> str | None:
     """A value as PostgreSQL's `::text` writes it."""
     if value is None:
         return None

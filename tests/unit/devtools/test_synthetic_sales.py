@@ -14,10 +14,14 @@ from devtools.synthetic_sales import (
     DETAILS_FILE,
     DETAILS_HEADER,
     DRINKS,
+    EXPERIMENT_DAYS,
+    EXPERIMENT_USERS_FILE,
+    EXPERIMENT_USERS_HEADER,
     PIZZAS,
     PROGRESS_EVERY,
     SALES_FILE,
     SALES_HEADER,
+    TREATMENT_LIFT,
     GeneratedData,
     generate_sales_data,
 )
@@ -28,6 +32,7 @@ SALES = 20_000
 USER_ID = re.compile(r"^[0-9a-f]{6}$")
 STAMP = "%Y-%m-%d %H:%M:%S"
 MENU_PRICES = {item.name: item.price for item in PIZZAS + DRINKS}
+ALL_FILES = sorted([SALES_FILE, DETAILS_FILE, EXPERIMENT_USERS_FILE])
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,8 @@ class Dataset:
     result: GeneratedData
     sales: list[Sale]
     details: list[Detail]
+    pilots: dict[str, int]
+    """experiment_users.csv: user id -> pilot (0 or 1)."""
 
 
 def read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -67,9 +74,13 @@ def read_dataset(result: GeneratedData) -> Dataset:
     details_header, detail_rows = read_rows(result.details_path)
     assert tuple(sales_header) == SALES_HEADER
     assert tuple(details_header) == DETAILS_HEADER
+    users_header, user_rows = read_rows(result.experiment.users_path)
+    assert tuple(users_header) == EXPERIMENT_USERS_HEADER
     sales = [Sale(int(i), d, int(p), int(k), int(c), u) for i, d, p, k, c, u in sale_rows]
     details = [Detail(int(i), g, int(c), d, u) for i, g, c, d, u in detail_rows]
-    return Dataset(result, sales, details)
+    pilots = {user: int(pilot) for user, pilot in user_rows}
+    assert len(pilots) == len(user_rows), "a user is listed twice"
+    return Dataset(result, sales, details, pilots)
 
 
 @pytest.fixture(scope="module")
@@ -267,9 +278,7 @@ def test_memory_does_not_grow_with_the_number_of_sales(tmp_path: Path) -> None:
 
 def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
     generate_sales_data(tmp_path / "out", sales=100)
-    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == sorted(
-        [SALES_FILE, DETAILS_FILE]
-    )
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ALL_FILES
 
 
 def test_a_failed_run_keeps_the_old_files_and_leaves_no_temporary_files(tmp_path: Path) -> None:
@@ -282,7 +291,7 @@ def test_a_failed_run_keeps_the_old_files_and_leaves_no_temporary_files(tmp_path
     with pytest.raises(KeyboardInterrupt):
         generate_sales_data(tmp_path, sales=PROGRESS_EVERY + 1, seed=2, progress=interrupt)
 
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([SALES_FILE, DETAILS_FILE])
+    assert sorted(path.name for path in tmp_path.iterdir()) == ALL_FILES
     assert old.sales_path.read_bytes() == old_sales
     assert old.details_path.read_bytes() == old_details
 
@@ -294,12 +303,95 @@ def test_a_new_run_replaces_the_old_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("sales", "days", "named"),
-    [(0, 730, "sales"), (-5, 730, "sales"), (100, 0, "days"), (100, -1, "days")],
+    ("sales", "days", "lift", "named"),
+    [
+        (0, 730, 0.3, "sales"),
+        (-5, 730, 0.3, "sales"),
+        (100, 0, 0.3, "days"),
+        (100, -1, 0.3, "days"),
+        (100, 730, -0.1, "lift"),
+        (100, 730, float("nan"), "lift"),
+    ],
 )
 def test_invalid_arguments_are_refused_with_a_message_naming_them(
-    tmp_path: Path, sales: int, days: int, named: str
+    tmp_path: Path, sales: int, days: int, lift: float, named: str
 ) -> None:
     with pytest.raises(ValueError, match=rf"^{named} "):
-        generate_sales_data(tmp_path / "out", sales=sales, days=days)
+        generate_sales_data(tmp_path / "out", sales=sales, days=days, lift=lift)
     assert not (tmp_path / "out").exists()
+
+
+# ---- The planted experiment ------------------------------------------------------------
+
+WINDOW_START = "2023-10-01"
+
+
+def in_window(sale: Sale) -> bool:
+    return sale.date >= WINDOW_START
+
+
+def test_the_experiment_is_the_last_quarter_with_the_quarter_before_as_its_pre_period(
+    dataset: Dataset,
+) -> None:
+    experiment = dataset.result.experiment
+    assert experiment.users_path.name == EXPERIMENT_USERS_FILE
+    assert (experiment.start, experiment.end) == (dt.date(2023, 10, 1), dt.date(2023, 12, 31))
+    assert experiment.start is not None
+    assert experiment.end is not None
+    assert (experiment.end - experiment.start).days + 1 == EXPERIMENT_DAYS
+    assert experiment.pre_period == (dt.date(2023, 7, 1), dt.date(2023, 9, 30))
+    assert experiment.lift == TREATMENT_LIFT
+
+
+def test_the_experiment_users_are_those_who_ordered_before_it_about_half_of_them_pilots(
+    dataset: Dataset,
+) -> None:
+    before = {sale.user_id for sale in dataset.sales if not in_window(sale)}
+    experiment = dataset.result.experiment
+    assert set(dataset.pilots) == before
+    assert set(dataset.pilots.values()) == {0, 1}
+    assert (experiment.control, experiment.treatment) == (
+        sum(pilot == 0 for pilot in dataset.pilots.values()),
+        sum(pilot == 1 for pilot in dataset.pilots.values()),
+    )
+    # A fair coin per user: within 3.3 standard deviations of half (about 1 in 1000 fails).
+    users = len(dataset.pilots)
+    assert abs(experiment.treatment - users / 2) < 3.3 * (users / 4) ** 0.5
+
+
+def test_pilots_order_more_often_during_the_window_and_not_before(dataset: Dataset) -> None:
+    def orders_per_user(pilot: int, window: bool) -> float:
+        group = {user for user, value in dataset.pilots.items() if value == pilot}
+        orders = sum(
+            1 for sale in dataset.sales if sale.user_id in group and in_window(sale) == window
+        )
+        return orders / len(group)
+
+    during = orders_per_user(1, True) / orders_per_user(0, True)
+    before = orders_per_user(1, False) / orders_per_user(0, False)
+    assert during > 1.1 * before
+
+
+def test_the_planted_effect_changes_only_who_placed_the_windows_orders(tmp_path: Path) -> None:
+    without = read_dataset(generate_sales_data(tmp_path / "a", sales=4_000, seed=5, lift=0.0))
+    planted = read_dataset(generate_sales_data(tmp_path / "b", sales=4_000, seed=5, lift=1.0))
+
+    def fields(sale: Sale) -> tuple[object, ...]:
+        return (sale.sale_id, sale.date, sale.count_pizza, sale.count_drink, sale.price)
+
+    assert [fields(sale) for sale in without.sales] == [fields(sale) for sale in planted.sales]
+    assert [s for s in without.sales if not in_window(s)] == [
+        s for s in planted.sales if not in_window(s)
+    ]
+    assert [s.user_id for s in without.sales if in_window(s)] != [
+        s.user_id for s in planted.sales if in_window(s)
+    ]
+    assert len(without.details) == len(planted.details)
+    assert without.pilots == planted.pilots
+
+
+def test_data_too_short_for_a_window_lists_no_experiment_users(tmp_path: Path) -> None:
+    data = read_dataset(generate_sales_data(tmp_path, sales=50, days=1))
+
+    assert data.pilots == {}
+    assert (data.result.experiment.start, data.result.experiment.pre_period) == (None, None)

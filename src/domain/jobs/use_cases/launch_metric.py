@@ -1,18 +1,25 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from domain.jobs.errors import QueueUnavailable
 from domain.jobs.limits import JobLimits
 from domain.jobs.model import Job, check_idempotency_key, new_job_id
 from domain.jobs.ports import JobRepository, TaskQueue
 from domain.jobs.store import fail_lost_jobs, update_job
 from domain.shared.clock import Clock
+from domain.shared.metrics import MetricRegistry
 
 METRIC_NAME = "calculate_metric"
+"""What a launch without a metric runs: the brief's."""
 
 
 class LaunchMetric:
-    """Queues a run of `calculate_metric` and returns its job at once, without waiting for it.
+    """Queues a run of a metric (`calculate_metric` unless another is named) and returns its
+    job at once, without waiting for it.
 
+    - The metric's parameters are checked before anything is queued: an unknown metric or a
+      wrong parameter is a 400 naming it, and no job exists.
     - The same `Idempotency-Key` returns the same job and queues nothing new.
     - When `max_active_jobs` jobs are already queued or running, nothing is created (429).
       A job running for longer than any run can last is failed as lost first, so dead
@@ -22,19 +29,36 @@ class LaunchMetric:
     """
 
     def __init__(
-        self, jobs: JobRepository, queue: TaskQueue, limits: JobLimits, clock: Clock
+        self,
+        jobs: JobRepository,
+        queue: TaskQueue,
+        limits: JobLimits,
+        clock: Clock,
+        metrics: MetricRegistry,
     ) -> None:
         self._jobs = jobs
         self._queue = queue
         self._limits = limits
         self._clock = clock
+        self._metrics = metrics
 
-    async def __call__(self, *, idempotency_key: str | None = None) -> Job:
+    async def __call__(
+        self,
+        *,
+        metric: str = METRIC_NAME,
+        params: Mapping[str, object] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
         key = check_idempotency_key(idempotency_key) if idempotency_key is not None else None
+        checked = await self._metrics.require(metric).validate(params or {})
         await fail_lost_jobs(self._jobs, self._clock, running_for=self._limits.lost_after)
         job, created = await self._jobs.add(
             Job.queued(
-                id=new_job_id(), metric=METRIC_NAME, idempotency_key=key, now=self._clock.now()
+                id=new_job_id(),
+                metric=metric,
+                params=checked,
+                idempotency_key=key,
+                now=self._clock.now(),
             ),
             max_active=self._limits.max_active,
         )

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-import asyncio
 import time
 
 from domain.jobs.limits import JobLimits
-from domain.jobs.metric import MetricStopped, calculate_metric
 from domain.jobs.model import Job, JobStatus, parse_job_id
 from domain.jobs.ports import JobRepository
 from domain.jobs.store import Change, update_job
 from domain.shared.clock import Clock
 from domain.shared.errors import Unavailable
+from domain.shared.metrics import MetricRegistry, MetricStopped, Progress
 
 
 class RunMetric:
@@ -18,7 +17,10 @@ class RunMetric:
     - Only a queued or running job starts: a running one whose message came back (its worker
       was lost) runs again as a new attempt. A cancelled or finished job is left as it is.
     - Each start counts an attempt; past `max_attempts` the job fails without running.
-    - Progress is recorded every 2%; at each of those points a requested cancel or the time
+    - The job's metric runs with the parameters it was launched with; a metric this worker
+      does not know fails the job.
+    - Progress is recorded as the metric reports it (every 2% for `calculate_metric`, at
+      each phase for `ab_test`); at each of those points a requested cancel or the time
       limit stops the run.
     - Only the current attempt may write: a run overtaken by a newer attempt stops at its next
       check and writes nothing.
@@ -26,13 +28,19 @@ class RunMetric:
     """
 
     def __init__(
-        self, jobs: JobRepository, limits: JobLimits, clock: Clock, *, worker: str, iterations: int
+        self,
+        jobs: JobRepository,
+        limits: JobLimits,
+        clock: Clock,
+        metrics: MetricRegistry,
+        *,
+        worker: str,
     ) -> None:
         self._jobs = jobs
         self._limits = limits
         self._clock = clock
+        self._metrics = metrics
         self._worker = worker
-        self._iterations = iterations
 
     async def __call__(self, job_id: str) -> Job | None:
         job, started = await update_job(
@@ -48,24 +56,21 @@ class RunMetric:
 
     async def _run(self, job: Job) -> Job | None:
         attempt, view = job.attempts, job
-        loop = asyncio.get_running_loop()
         deadline = time.monotonic() + self._limits.time_limit
         keep_going = True
         timed_out = False
 
-        async def record(fraction: float) -> bool:
-            nonlocal view
+        async def record(fraction: float, phase: str | None) -> bool:
+            nonlocal view, keep_going
             current, _ = await update_job(
-                self._jobs, view, lambda j: j.progressed(attempt=attempt, progress=fraction)
+                self._jobs,
+                view,
+                lambda j: j.progressed(attempt=attempt, progress=fraction, phase=phase),
             )
-            if current is None:
-                return False
-            view = current
-            return not current.should_stop(attempt)
-
-        def on_progress(fraction: float) -> None:
-            nonlocal keep_going
-            keep_going = asyncio.run_coroutine_threadsafe(record(fraction), loop).result()
+            if current is not None:
+                view = current
+            keep_going = current is not None and not current.should_stop(attempt)
+            return keep_going
 
         def should_stop() -> bool:
             nonlocal timed_out
@@ -77,10 +82,16 @@ class RunMetric:
             return ended if applied else None
 
         now = self._clock.now
-        try:
-            result = await asyncio.to_thread(
-                calculate_metric, self._iterations, on_progress=on_progress, should_stop=should_stop
+        metric = self._metrics.get(job.metric)
+        if metric is None:
+            unknown = job.metric
+            return await end(
+                lambda j: j.finished(
+                    attempt=attempt, now=now(), error=f"This worker has no metric {unknown!r}."
+                )
             )
+        try:
+            result = await metric.run(job.params, Progress(report=record, should_stop=should_stop))
         except MetricStopped:
             if timed_out:
                 limit = self._limits.time_limit

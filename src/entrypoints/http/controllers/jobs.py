@@ -2,22 +2,31 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
 from dishka.integrations.litestar import FromDishka
 from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
 from litestar.datastructures import ResponseHeader
-from litestar.openapi.spec import Example
-from litestar.params import HeaderParameter, Parameter
+from litestar.exceptions import HTTPException
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi.spec import Example, Operation, RequestBody
+from litestar.params import Body, HeaderParameter, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
-from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_202_ACCEPTED,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+)
 
 from domain.jobs.model import IDEMPOTENCY_KEY_PATTERN, FeedSignal, Job
 from domain.jobs.use_cases.cancel_job import CancelJob
 from domain.jobs.use_cases.get_job_result import GetJobResult
 from domain.jobs.use_cases.launch_metric import LaunchMetric
 from domain.jobs.use_cases.list_jobs import MAX_PAGE, ListJobs
+from domain.jobs.use_cases.list_metrics import ListMetrics
 from domain.jobs.use_cases.watch_jobs import WatchJobs
 from entrypoints.http.errors import describe, problem_responses
 from entrypoints.http.revalidation import (
@@ -25,7 +34,14 @@ from entrypoints.http.revalidation import (
     job_response,
     not_modified_response,
 )
-from entrypoints.http.schemas import JobResponse, JobsResponse, LaunchResponse
+from entrypoints.http.schemas import (
+    JobResponse,
+    JobsResponse,
+    LaunchRequest,
+    LaunchResponse,
+    MetricResponse,
+    MetricsResponse,
+)
 
 JOB_ID = Parameter(
     description="The id `POST /launch` returned",
@@ -41,16 +57,59 @@ JOB_IN_PATH = Parameter(
 )
 
 
+AB_TEST_EXAMPLE = {
+    "metric": "ab_test",
+    "params": {
+        "table": "df_sales",
+        "value": "price",
+        "aggregate": "sum",
+        "from_date": "2023-10-01",
+        "to_date": "2023-12-31",
+        "cuped": True,
+    },
+}
+
+LAUNCH_BODY = Body(
+    description="Optional. No body (or `null`): launch `calculate_metric`, as the brief's "
+    "`/launch`. A JSON object `{metric, params}`: launch that metric with those parameters; "
+    "`GET /launch/metrics` lists the metrics with the JSON Schema of their parameters. Only "
+    "`application/json` is read (other media types are a 415).",
+    examples=[
+        Example(summary="An A/B test of revenue per user, with CUPED", value=AB_TEST_EXAMPLE),
+        Example(summary="The brief's metric", value={"metric": "calculate_metric"}),
+    ],
+)
+
+
+@dataclass
+class OptionalBody(Operation):
+    """Litestar marks every request body required; `POST /launch` works without one too."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.request_body, RequestBody):
+            self.request_body.required = False
+
+
+def json_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A body in another media type (a form, say) is refused rather than read as JSON."""
+    declared = connection.headers.get("content-type")
+    if declared is not None and declared.split(";")[0].strip().lower() != "application/json":
+        raise HTTPException(
+            status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail=f"The body must be application/json, not {declared}.",
+        )
+
+
 class LaunchController(Controller):
     tags = ["jobs"]
 
     @post(
         "/launch",
         status_code=HTTP_202_ACCEPTED,
-        summary="Launch calculate_metric",
+        summary="Launch a metric: calculate_metric, or the one the body names",
         operation_id="launchMetric",
         description=describe(LaunchMetric),
-        responses=problem_responses(400, 429, 503),
+        responses=problem_responses(400, 415, 422, 429, 503),
         response_headers=[
             ResponseHeader(
                 name="Location",
@@ -58,10 +117,13 @@ class LaunchController(Controller):
                 documentation_only=True,
             )
         ],
+        guards=[json_only],
+        operation_class=OptionalBody,
     )
     async def launch(
         self,
         launch_metric: FromDishka[LaunchMetric],
+        data: Annotated[LaunchRequest | None, LAUNCH_BODY] = None,
         idempotency_key: Annotated[
             str | None,
             HeaderParameter(
@@ -72,12 +134,27 @@ class LaunchController(Controller):
             ),
         ] = None,
     ) -> Response[LaunchResponse]:
-        job = await launch_metric(idempotency_key=idempotency_key)
+        if data is None:
+            job = await launch_metric(idempotency_key=idempotency_key)
+        else:
+            job = await launch_metric(
+                metric=data.metric, params=data.params, idempotency_key=idempotency_key
+            )
         return Response(
             LaunchResponse(job_id=job.id, status=job.status),
             status_code=HTTP_202_ACCEPTED,
             headers={"Location": f"/jobs/{job.id}"},
         )
+
+    @get(
+        "/launch/metrics",
+        summary="The metrics POST /launch can run, and their parameters",
+        operation_id="listMetrics",
+        description=describe(ListMetrics),
+        responses=problem_responses(503),
+    )
+    async def metrics(self, list_metrics: FromDishka[ListMetrics]) -> MetricsResponse:
+        return MetricsResponse(metrics=[MetricResponse.of(m) for m in await list_metrics()])
 
     @get(
         "/get_result",

@@ -90,13 +90,14 @@ function parseExactNumbers(text) {
   );
 }
 
-async function request(path, { method = 'GET', headers = {}, signal, exactNumbers = false } = {}) {
+async function request(path, { method = 'GET', headers = {}, body, signal, exactNumbers = false } = {}) {
   let response;
   let text;
   try {
     response = await fetch(path, {
       method,
       signal,
+      body,
       headers: { Accept: 'application/json, application/problem+json', ...headers },
     });
     text = await response.text();
@@ -147,6 +148,22 @@ export const api = {
       headers: { 'Idempotency-Key': idempotencyKey },
     });
     return { ...data, location: response.headers.get('location') };
+  },
+
+  /** POST /launch with a JSON body {metric, params} → {job_id, status} and the job's Location.
+   *  A 400 names the wrong parameter in `parameter` (dotted inside params). */
+  async launchMetric({ metric, params }, idempotencyKey) {
+    const { data, response } = await request('/launch', {
+      method: 'POST',
+      headers: { 'Idempotency-Key': idempotencyKey, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ metric, params }),
+    });
+    return { ...data, location: response.headers.get('location') };
+  },
+
+  /** GET /launch/metrics → {metrics: [{name, description, parameters (a JSON Schema)}]} */
+  async metrics({ signal } = {}) {
+    return (await request('/launch/metrics', { signal })).data;
   },
 
   /** GET /jobs → {jobs, next_cursor} */

@@ -1,5 +1,6 @@
 // The Jobs tab: launching the metric, the list of jobs (newest first, with "Load more"),
-// each job's live state, cancelling, and copying an exact result.
+// each job's live state, cancelling, and copying an exact result (an A/B test's result is
+// summed up here and drawn in the Experiments tab).
 //
 // Jobs are kept in a Map by id and each has one <li>, created once and then updated in
 // place (so focus and text selection survive updates). Updates come from GET /jobs, from the
@@ -16,6 +17,7 @@ import {
   groupDigits,
   shortId,
 } from './format.js';
+import { formatNumber, formatP, formatPercent as formatTestPercent, headline } from './verdict.js';
 
 const PAGE_SIZE = 20;
 const UNPICKED_HINT_AFTER = 30_000; // ms a job may wait before we hint that no worker runs
@@ -167,10 +169,36 @@ export function createJobsView({ onActivity }) {
     error.textContent = job.status === 'failed' ? job.error || 'The job failed without a reason.' : '';
     error.hidden = job.status !== 'failed';
 
-    renderResult(li, job.status === 'succeeded' ? job.result : null);
+    if (job.status === 'succeeded' && job.result !== null && typeof job.result === 'object') {
+      renderTestResult(li, job);
+    } else {
+      renderResult(li, job.status === 'succeeded' ? job.result : null);
+    }
     renderCancel(li, job);
 
     tickItem(li, job, Date.now());
+  }
+
+  /** An A/B test's answer in short, and a link to its picture in the Experiments tab. */
+  function renderTestResult(li, job) {
+    let block = part(li, '.job__result');
+    if (!block || !block.classList.contains('job__result--test')) {
+      block?.remove();
+      block = h(
+        'div',
+        { class: 'job__result job__result--test' },
+        h('span', { class: 'job__result-label small muted' }, 'Result'),
+        h('span', { class: 'job__summary', 'data-testid': 'job-summary' }),
+        h('a', { class: 'button button--small', 'data-testid': 'job-open-test' }, 'Open the test'),
+      );
+      part(li, '.job__message').before(block);
+    }
+    const figures = headline(job.result);
+    const lift = figures.relative_difference === null ? formatNumber(figures.difference) : formatTestPercent(figures.relative_difference, { signed: true });
+    part(block, '.job__summary').textContent = `${lift} (${formatP(figures.p_value)})${job.result.srm ? ' · sample ratio mismatch' : ''}`;
+    const link = part(block, 'a');
+    link.href = `?${new URLSearchParams({ tab: 'experiments', job: job.job_id })}`;
+    link.setAttribute('aria-label', `Open the A/B test of job ${shortId(job.job_id)}`);
   }
 
   /** The exact result and its Copy button, present only once the job succeeded. */
@@ -179,6 +207,10 @@ export function createJobsView({ onActivity }) {
     if (result === null || result === undefined) {
       block?.remove();
       return;
+    }
+    if (block?.classList.contains('job__result--test')) {
+      block.remove();
+      block = null;
     }
     if (!block) {
       block = h(
@@ -439,7 +471,7 @@ export function createJobsView({ onActivity }) {
 
   async function copy(jobId, button) {
     const job = jobs.get(jobId);
-    if (!job?.result) return;
+    if (typeof job?.result !== 'string') return;
     const copied = await copyText(job.result);
     button.textContent = copied ? 'Copied' : 'Copy failed';
     announce(copied ? 'Result copied' : 'Could not copy. Select the number and copy it.');

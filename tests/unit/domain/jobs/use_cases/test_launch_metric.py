@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
+from domain.analytics.calculate_metric import CalculateMetric
 from domain.jobs.errors import QueueUnavailable
 from domain.jobs.limits import JobLimits
 from domain.jobs.model import JobStatus
 from domain.jobs.use_cases.launch_metric import METRIC_NAME, LaunchMetric
 from domain.shared.errors import InvalidParameter, Overloaded
+from domain.shared.metrics import JsonObject, Metric, MetricRegistry, Progress
 from tests.support.fakes import FakeClock, InMemoryJobRepository, InMemoryTaskQueue
 from tests.support.jobs import JobStore
 
@@ -32,9 +36,30 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+class WindowMetric(Metric):
+    """Takes a window of at most 90 days and fills in its default alpha."""
+
+    name = "window"
+    description = "A test metric with parameters."
+    parameters: Mapping[str, Any] = {"type": "object"}
+
+    async def validate(self, params: Mapping[str, object]) -> JsonObject:
+        days = params.get("days")
+        if not isinstance(days, int) or days > 90:
+            raise InvalidParameter("days", "it must be an integer up to 90.")
+        return {"days": days, "alpha": params.get("alpha", 0.05)}
+
+    async def run(self, params: Mapping[str, object], progress: Progress) -> JsonObject:
+        raise NotImplementedError
+
+
+def registry() -> MetricRegistry:
+    return MetricRegistry([CalculateMetric(iterations=1000), WindowMetric()])
+
+
 @pytest.fixture
 def launch(jobs: InMemoryJobRepository, queue: InMemoryTaskQueue, clock: FakeClock) -> LaunchMetric:
-    return LaunchMetric(jobs, queue, limits(max_active=2), clock)
+    return LaunchMetric(jobs, queue, limits(max_active=2), clock, registry())
 
 
 async def test_creates_a_queued_job_and_enqueues_its_id(
@@ -44,7 +69,8 @@ async def test_creates_a_queued_job_and_enqueues_its_id(
 
     assert job.status is JobStatus.QUEUED
     assert job.metric == METRIC_NAME
-    assert (job.progress, job.result, job.attempts) == (0.0, None, 0)
+    assert job.params == {}
+    assert (job.progress, job.phase, job.result, job.attempts) == (0.0, None, None, 0)
     assert await jobs.get(job.id) == job
     assert queue.enqueued == [job.id]
 
@@ -161,7 +187,7 @@ async def test_a_job_that_could_not_be_queued_does_not_count_towards_max_active(
 
 async def test_a_lost_running_job_does_not_hold_a_slot_forever() -> None:
     jobs, queue, clock = InMemoryJobRepository(), InMemoryTaskQueue(), FakeClock()
-    launch = LaunchMetric(jobs, queue, limits(max_active=1, time_limit=60), clock)
+    launch = LaunchMetric(jobs, queue, limits(max_active=1, time_limit=60), clock, registry())
     stuck = await launch()
     await JobStore(jobs, clock).start(stuck.id, worker="gone:1", max_attempts=3)
     clock.advance(dt.timedelta(minutes=5))
@@ -176,7 +202,7 @@ async def test_a_lost_running_job_does_not_hold_a_slot_forever() -> None:
 
 async def test_a_launch_the_queue_refused_can_be_retried_with_the_same_key() -> None:
     jobs, queue = InMemoryJobRepository(), InMemoryTaskQueue()
-    launch = LaunchMetric(jobs, queue, limits(), FakeClock())
+    launch = LaunchMetric(jobs, queue, limits(), FakeClock(), registry())
     queue.down = True
     with pytest.raises(QueueUnavailable):
         await launch(idempotency_key="report-1")
@@ -188,3 +214,43 @@ async def test_a_launch_the_queue_refused_can_be_retried_with_the_same_key() -> 
     assert retried.status is JobStatus.QUEUED
     assert again.id == retried.id
     assert queue.enqueued == [retried.id]
+
+
+async def test_launches_the_named_metric_with_its_parameters_defaults_filled_in(
+    launch: LaunchMetric, queue: InMemoryTaskQueue
+) -> None:
+    job = await launch(metric="window", params={"days": 30})
+
+    assert (job.metric, job.params) == ("window", {"days": 30, "alpha": 0.05})
+    assert queue.enqueued == [job.id]
+
+
+async def test_an_unknown_metric_is_refused_naming_metric_and_creates_nothing(
+    launch: LaunchMetric, jobs: InMemoryJobRepository, queue: InMemoryTaskQueue
+) -> None:
+    with pytest.raises(InvalidParameter) as raised:
+        await launch(metric="churn", params={})
+
+    assert raised.value.parameter == "metric"
+    assert "calculate_metric, window" in raised.value.detail
+    assert (jobs.jobs, queue.enqueued) == ({}, [])
+
+
+@pytest.mark.parametrize(
+    ("metric", "params", "named"),
+    [("window", {"days": 400}, "days"), ("calculate_metric", {"n": 5}, "n")],
+)
+async def test_wrong_parameters_are_refused_before_anything_is_queued(
+    jobs: InMemoryJobRepository,
+    queue: InMemoryTaskQueue,
+    metric: str,
+    params: JsonObject,
+    named: str,
+) -> None:
+    launch = LaunchMetric(jobs, queue, limits(), FakeClock(), registry())
+
+    with pytest.raises(InvalidParameter) as raised:
+        await launch(metric=metric, params=params, idempotency_key="first-try")
+
+    assert raised.value.parameter == named
+    assert (jobs.jobs, queue.enqueued) == ({}, [])

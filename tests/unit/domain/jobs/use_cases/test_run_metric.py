@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
+from domain.analytics.calculate_metric import PROGRESS_STEPS, CalculateMetric
 from domain.jobs.limits import JobLimits
-from domain.jobs.metric import PROGRESS_STEPS
 from domain.jobs.model import Job, JobStatus, new_job_id
 from domain.jobs.use_cases.cancel_job import CancelJob
 from domain.jobs.use_cases.run_metric import RunMetric
+from domain.shared.metrics import JsonObject, Metric, MetricRegistry, Progress
 from tests.support.brief import brief_metric, metric_upper_bound
 from tests.support.fakes import FakeClock, InMemoryJobRepository
 from tests.support.jobs import JobStore
@@ -30,8 +33,10 @@ class CountingJobRepository(InMemoryJobRepository):
     def __init__(self) -> None:
         super().__init__()
         self.reports: list[float] = []
+        self.phases: list[str | None] = []
 
     async def save(self, job: Job, *, expected: Job) -> Job | None:
+        self.phases.append(job.phase)
         if is_progress(job, expected):
             await self.before_report(job)
             if not self.reports or self.reports[-1] != job.progress:
@@ -63,20 +68,50 @@ def jobs() -> CountingJobRepository:
     return CountingJobRepository()
 
 
+class PhasedMetric(Metric):
+    """Reports two phases and answers an object naming the parameters it was given."""
+
+    name = "phased"
+    description = "A test metric in two phases."
+    parameters: Mapping[str, Any] = {"type": "object"}
+
+    def __init__(self) -> None:
+        self.seen: list[Mapping[str, object]] = []
+
+    async def validate(self, params: Mapping[str, object]) -> JsonObject:
+        return dict(params)
+
+    async def run(self, params: Mapping[str, object], progress: Progress) -> JsonObject:
+        self.seen.append(params)
+        await progress.checkpoint(0.0, "aggregating")
+        await progress.checkpoint(0.8, "testing")
+        return {"params": dict(params), "p_value": 0.125, "big": 2**70}
+
+
 def run_metric(
-    jobs: InMemoryJobRepository, *, max_attempts: int = 3, time_limit: float = 600.0
+    jobs: InMemoryJobRepository,
+    *,
+    max_attempts: int = 3,
+    time_limit: float = 600.0,
+    metrics: list[Metric] | None = None,
 ) -> RunMetric:
     limits = JobLimits(max_active=100, max_attempts=max_attempts, time_limit=time_limit)
-    return RunMetric(jobs, limits, CLOCK, worker="worker-1", iterations=ITERATIONS)
+    registry = MetricRegistry(metrics or [CalculateMetric(iterations=ITERATIONS)])
+    return RunMetric(jobs, limits, CLOCK, registry, worker="worker-1")
 
 
 def store(jobs: InMemoryJobRepository) -> JobStore:
     return JobStore(jobs, CLOCK)
 
 
-async def queued_job(jobs: InMemoryJobRepository) -> Job:
-    job, _ = await store(jobs).add(max_active=100)
-    return job
+async def queued_job(
+    jobs: InMemoryJobRepository, metric: str = "calculate_metric", params: JsonObject | None = None
+) -> Job:
+    job = Job.queued(
+        id=new_job_id(), metric=metric, params=params, idempotency_key=None, now=CLOCK.now()
+    )
+    added, _ = await jobs.add(job, max_active=100)
+    return added
 
 
 async def test_runs_a_queued_job_to_success_with_its_result(jobs: CountingJobRepository) -> None:
@@ -247,3 +282,48 @@ async def test_a_duplicate_delivery_never_moves_a_finished_job_back(
 async def test_a_delivery_for_an_unknown_job_does_nothing(jobs: CountingJobRepository) -> None:
     assert await run_metric(jobs)(str(new_job_id())) is None
     assert jobs.jobs == {}
+
+
+async def test_runs_the_jobs_metric_with_its_parameters_through_each_phase_to_its_object(
+    jobs: CountingJobRepository,
+) -> None:
+    metric = PhasedMetric()
+    job = await queued_job(jobs, "phased", {"table": "df_sales", "alpha": 0.01})
+
+    done = await run_metric(jobs, metrics=[metric])(str(job.id))
+
+    assert done is not None
+    assert done.status is JobStatus.SUCCEEDED
+    assert metric.seen == [{"table": "df_sales", "alpha": 0.01}]
+    assert done.result == {
+        "params": {"table": "df_sales", "alpha": 0.01},
+        "p_value": 0.125,
+        "big": 2**70,
+    }
+    assert (done.progress, done.phase) == (1.0, "testing")
+    assert jobs.phases == [None, "aggregating", "testing", "testing"]
+    assert jobs.reports == [0.8]
+
+
+async def test_a_cancel_seen_at_a_phase_stops_the_run_as_cancelled() -> None:
+    jobs = CancelledAfterFirstReport()
+    job = await queued_job(jobs, "phased")
+
+    done = await run_metric(jobs, metrics=[PhasedMetric()])(str(job.id))
+
+    assert done is not None
+    assert done.status is JobStatus.CANCELLED
+    assert done.result is None
+
+
+async def test_a_job_whose_metric_the_worker_does_not_know_fails_naming_it(
+    jobs: CountingJobRepository,
+) -> None:
+    job = await queued_job(jobs, "retired_metric")
+
+    done = await run_metric(jobs)(str(job.id))
+
+    assert done is not None
+    assert done.status is JobStatus.FAILED
+    assert done.error is not None
+    assert "retired_metric" in done.error

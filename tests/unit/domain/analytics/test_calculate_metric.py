@@ -4,7 +4,9 @@ import random
 
 import pytest
 
-from domain.jobs.metric import PROGRESS_STEPS, MetricStopped, calculate_metric
+from domain.analytics.calculate_metric import PROGRESS_STEPS, CalculateMetric, calculate_metric
+from domain.shared.errors import InvalidParameter
+from domain.shared.metrics import MetricStopped, Progress
 from tests.support.brief import brief_metric, metric_upper_bound
 
 
@@ -121,3 +123,33 @@ def test_result_reaches_each_end_of_the_bounds_when_every_draw_is_the_same(
 @pytest.mark.parametrize("iterations", range(40))
 def test_upper_bound_is_the_sum_of_squares_below_the_iteration_count(iterations: int) -> None:
     assert metric_upper_bound(iterations) == sum(i * i for i in range(iterations))
+
+
+async def test_as_a_metric_it_takes_no_parameters_naming_any_it_is_given() -> None:
+    metric = CalculateMetric(iterations=100)
+
+    assert await metric.validate({}) == {}
+    with pytest.raises(InvalidParameter) as raised:
+        await metric.validate({"iterations": 10**9})
+    assert raised.value.parameter == "iterations"
+
+
+async def test_as_a_metric_it_runs_in_a_thread_reporting_each_step_and_stops_when_told() -> None:
+    reports: list[tuple[float, str | None]] = []
+
+    async def report(fraction: float, phase: str | None) -> bool:
+        reports.append((fraction, phase))
+        return True
+
+    random.seed(5)
+    result = await CalculateMetric(iterations=1000).run(
+        {}, Progress(report=report, should_stop=lambda: False)
+    )
+    random.seed(5)
+
+    assert result == brief_metric(1000)
+    assert reports == [(k / PROGRESS_STEPS, None) for k in range(1, PROGRESS_STEPS + 1)]
+    with pytest.raises(MetricStopped):
+        await CalculateMetric(iterations=1000).run(
+            {}, Progress(report=report, should_stop=lambda: True)
+        )
