@@ -19,10 +19,10 @@ class PostgresLogReader(LogReader):
     """Newest first by (date column, file position); each filter is an index condition.
 
     A page is of one version of its table, the one it was asked for: the catalog's version is
-    read again after the rows, in the same transaction. A reload swaps the table and bumps the
-    version in one commit, and cannot swap a table this transaction has read until it ends;
-    so if the version is still the one asked for, the rows are of it, and if it is not, the
-    read raises TableChanged (the caller reads the catalog again).
+    read in the same statement as the rows (an empty page reads it right after). A reload
+    swaps the table and bumps the version in one commit, and cannot swap a table while a
+    statement reads it; so if the version is the one asked for, the rows are of it, and if it
+    is not, the read raises TableChanged (the caller reads the catalog again).
     """
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
@@ -30,11 +30,16 @@ class PostgresLogReader(LogReader):
 
     async def read(self, table: TableInfo, query: LogQuery) -> LogPage:
         statement, params = logs_query(table, query)
+        statement = _with_version(statement, table, params)
         try:
             async with database_errors(), self._pool.connection() as conn:
                 records = await fetch_all(conn, statement, params)
-                cur = await conn.execute(SELECT_VERSION, (str(table.name),))
-                stored = await cur.fetchone()
+                if records:
+                    version = records[0][0]
+                else:
+                    cur = await conn.execute(SELECT_VERSION, (str(table.name),))
+                    stored = await cur.fetchone()
+                    version = stored[0] if stored else None
         except (
             errors.UndefinedTable,
             errors.UndefinedColumn,
@@ -42,17 +47,29 @@ class PostgresLogReader(LogReader):
             errors.DatatypeMismatch,
         ) as error:
             raise TableChanged(str(table.name)) from error
-        if stored is None or stored[0] != table.version:
+        if version != table.version:
             raise TableChanged(str(table.name))
         names = [column.name for column in table.columns]
         page = records[: query.limit]
-        rows = [dict(zip(names, record[1:], strict=True)) for record in page]
+        rows = [dict(zip(names, record[2:], strict=True)) for record in page]
         next_cursor = None
         if len(records) > query.limit:
             last = page[-1]
             date = rows[-1][table.date_column] if table.date_column is not None else None
-            next_cursor = LogCursor(date=date, row=last[0])
+            next_cursor = LogCursor(date=date, row=last[1])
         return LogPage(table=table, query=query, rows=rows, next_cursor=next_cursor)
+
+
+def _with_version(statement: sql.Composed, table: TableInfo, params: Parameters) -> sql.Composed:
+    """The page's rows, each with the catalog's version of the table first: read in the same
+    statement, after the rows' table was opened (the sub-select runs once)."""
+    order = sql.SQL("{} DESC").format(sql.Identifier(ROW_KEY))
+    if table.date_column is not None:
+        order = sql.SQL("{} DESC NULLS LAST, {}").format(sql.Identifier(table.date_column), order)
+    return sql.SQL(
+        "SELECT (SELECT version FROM experiments.tables WHERE name = {}), page.* "
+        "FROM ({}) AS page ORDER BY {}"
+    ).format(params.bind(str(table.name)), statement, order)
 
 
 def logs_query(table: TableInfo, query: LogQuery) -> tuple[sql.Composed, Parameters]:

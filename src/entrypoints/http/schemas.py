@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -89,7 +88,8 @@ class LogsResponse(Struct, frozen=True):
             date_column=table.date_column,
             user_column=table.user_column,
             columns=[ColumnSchema.of(column) for column in table.columns],
-            rows=[{key: _json_value(value) for key, value in row.items()} for row in page.rows],
+            # As they are: `encode_json` writes their Decimals as exact numbers, in one pass.
+            rows=list(page.rows),  # type: ignore[arg-type]
             count=len(page.rows),
             has_more=page.next_cursor is not None,
             next_cursor=encode_cursor(page.next_cursor) if page.next_cursor else None,
@@ -426,9 +426,11 @@ def _result(result: MetricResult | None) -> str | AbTestResult | None:
     return msgspec.convert(result, AbTestResult)
 
 
-def _json_value(value: object) -> object:
-    """Decimals go out as exact JSON numbers with every digit they have (msgspec alone would
-    write them as strings)."""
-    if isinstance(value, Decimal):
-        return msgspec.Raw(format(value, "f").encode())
-    return value
+JSON_ENCODER = msgspec.json.Encoder(decimal_format="number")
+"""Writes Decimals as JSON numbers with every digit they have (Litestar's own encoder writes
+them as strings, which a client would have to know to parse)."""
+
+
+def encode_json(body: Struct) -> bytes:
+    """A response body in one pass of msgspec, rows and all."""
+    return JSON_ENCODER.encode(body)
