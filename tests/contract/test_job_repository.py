@@ -58,6 +58,20 @@ async def test_adding_past_max_active_raises_and_adds_nothing(jobs: JobStore) ->
     assert len((await jobs.jobs.list(limit=10)).jobs) == 1
 
 
+async def test_a_finished_or_cancelled_job_frees_its_slot(jobs: JobStore) -> None:
+    first, _ = await jobs.jobs.add(new(), max_active=2)
+    second, _ = await jobs.jobs.add(new(), max_active=2)
+    await jobs.start(first.id, worker="w:1", max_attempts=3)
+    await jobs.finish(first.id, 1, result=1)
+    await jobs.cancel(second.id)
+
+    both = [await jobs.jobs.add(new(), max_active=2) for _ in range(2)]
+
+    assert all(created for _, created in both)
+    with pytest.raises(Overloaded):
+        await jobs.jobs.add(new(), max_active=2)
+
+
 async def test_start_progress_finish_in_order(jobs: JobStore) -> None:
     job, _ = await jobs.jobs.add(new(), max_active=10)
 
@@ -176,6 +190,15 @@ async def test_concurrent_launches_never_pass_the_cap(pool: AsyncConnectionPool)
 
     assert sum(isinstance(o, tuple) for o in outcomes) == 5
     assert sum(isinstance(o, Overloaded) for o in outcomes) == 25
+
+
+async def test_concurrent_launches_with_one_key_make_one_job(pool: AsyncConnectionPool) -> None:
+    jobs = PostgresJobRepository(pool)
+
+    outcomes = await asyncio.gather(*(jobs.add(new("same"), max_active=50) for _ in range(20)))
+
+    assert len({job.id for job, _ in outcomes}) == 1
+    assert sum(created for _, created in outcomes) == 1
 
 
 async def test_a_save_over_a_stale_revision_writes_nothing(jobs: JobStore) -> None:

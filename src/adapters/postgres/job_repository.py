@@ -10,12 +10,12 @@ from dataclasses import replace
 from typing import Any
 
 from psycopg import sql
+from psycopg.errors import UniqueViolation
 from psycopg.rows import dict_row
 from psycopg.types.json import Json
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.errors import database_errors
-from adapters.postgres.locks import LAUNCH_LOCK
 from domain.jobs.errors import TooManyJobs
 from domain.jobs.model import Job, JobId, JobsPage, JobStatus
 from domain.jobs.ports import JobRepository
@@ -45,12 +45,31 @@ CHANGED = tuple(name for name in FIELDS if name not in {"id", "metric", "params"
 SELECT_BY_KEY = sql.SQL("SELECT {} FROM experiments.jobs WHERE idempotency_key = %s").format(
     COLUMNS
 )
-COUNT_ACTIVE = sql.SQL("SELECT count(*) FROM experiments.jobs WHERE status IN ({})").format(
-    sql.SQL(", ").join(sql.Literal(status.value) for status in JobStatus if status.is_active)
+ADMIT = sql.SQL("""
+WITH slot AS (
+    SELECT count FROM experiments.active_jobs FOR UPDATE
+), existing AS (
+    SELECT {columns} FROM experiments.jobs WHERE idempotency_key = %(idempotency_key)s
+), inserted AS (
+    INSERT INTO experiments.jobs ({columns})
+    SELECT {values} FROM slot
+    WHERE slot.count < %(max_active)s AND NOT EXISTS (SELECT FROM existing)
+    RETURNING {columns}
 )
-INSERT = sql.SQL("INSERT INTO experiments.jobs ({}) VALUES ({}) RETURNING {}").format(
-    COLUMNS, sql.SQL(", ").join(sql.Placeholder(name) for name in FIELDS), COLUMNS
+SELECT false AS created, (SELECT count FROM slot) AS active, {columns} FROM existing
+UNION ALL
+SELECT true, (SELECT count FROM slot), {columns} FROM inserted
+UNION ALL
+SELECT false, slot.count, {nothing} FROM slot
+WHERE NOT EXISTS (SELECT FROM existing) AND NOT EXISTS (SELECT FROM inserted)
+""").format(
+    columns=COLUMNS,
+    values=sql.SQL(", ").join(sql.Placeholder(name) for name in FIELDS),
+    nothing=sql.SQL(", ").join(sql.SQL("NULL") for _ in FIELDS),
 )
+"""A launch in one statement: the job of its idempotency key if there is one, else the new
+job if the active count (migration 0006's row, locked so launches pass the cap one at a
+time) is under the cap, else only that count. Always exactly one row."""
 SELECT_ONE = sql.SQL("SELECT {} FROM experiments.jobs WHERE id = %s").format(COLUMNS)
 SELECT_PAGE = sql.SQL("""
 SELECT {} FROM experiments.jobs
@@ -77,23 +96,20 @@ class PostgresJobRepository(JobRepository):
         self._pool = pool
 
     async def add(self, job: Job, *, max_active: int) -> tuple[Job, bool]:
-        async with database_errors(), self._pool.connection() as conn, conn.transaction():
+        values = _row(job) | {"max_active": max_active}
+        async with database_errors(), self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            # Launches queue up here so the count and the insert cannot interleave.
-            await cur.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LAUNCH_LOCK,))
-            if job.idempotency_key is not None:
+            try:
+                await cur.execute(ADMIT, values, prepare=True)
+            except UniqueViolation:
+                # The same key launched concurrently and committed while this launch waited
+                # for the count: that launch's job is the answer.
                 await cur.execute(SELECT_BY_KEY, (job.idempotency_key,))
-                existing = await cur.fetchone()
-                if existing is not None:
-                    return job_from_row(existing), False
-            await cur.execute(COUNT_ACTIVE)
-            active = (await cur.fetchone() or {"count": 0})["count"]
-            if active >= max_active:
-                raise TooManyJobs(active)
-            await cur.execute(INSERT, _row(job))
-            row = await cur.fetchone()
-        assert row is not None
-        return job_from_row(row), True
+                return job_from_row(_one(await cur.fetchone())), False
+            row = _one(await cur.fetchone())
+        if row["id"] is None:
+            raise TooManyJobs(row["active"])
+        return job_from_row(row), row["created"]
 
     async def get(self, job_id: JobId) -> Job | None:
         async with database_errors(), self._pool.connection() as conn:
@@ -123,6 +139,11 @@ class PostgresJobRepository(JobRepository):
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(SELECT_RUNNING_SINCE, (moment,))
             return [job_from_row(row) for row in await cur.fetchall()]
+
+
+def _one(row: dict[str, Any] | None) -> dict[str, Any]:
+    assert row is not None, "the statement returns one row"
+    return row
 
 
 def _row(job: Job) -> dict[str, Any]:

@@ -8,5 +8,4 @@ SCHEMA_LOCK = SERVICE
 """Held while migrations run (second key 0)."""
 LOAD_LOCK = SERVICE + 1
 """Held while a table loads (second key: `hashtext` of the table's name)."""
-LAUNCH_LOCK = SERVICE + 2
-"""Held while a launch counts the active jobs and adds one (second key 0)."""
+# SERVICE + 2 was the launch lock, until migration 0006 counted the active jobs in a row.

@@ -124,3 +124,43 @@ async def test_the_largest_ab_test_job_still_fits_in_a_change_notification(
         row = await cur.fetchone()
     assert row is not None
     assert row[0] < 8000 - 500, "the job feed's pg_notify payload must stay under 8000 bytes"
+
+
+ACTIVE = "SELECT count FROM experiments.active_jobs"
+COUNTED = "SELECT count(*) FROM experiments.jobs WHERE status IN ('queued', 'running')"
+
+
+async def test_the_active_count_follows_every_change_to_the_jobs(pool: AsyncConnectionPool) -> None:
+    jobs = PostgresJobRepository(pool)
+    clock = SystemClock()
+
+    async def counts() -> tuple[int, int]:
+        async with pool.connection() as conn:
+            kept = await (await conn.execute(ACTIVE)).fetchone()
+            real = await (await conn.execute(COUNTED)).fetchone()
+        assert kept is not None
+        assert real is not None
+        return kept[0], real[0]
+
+    added = [
+        (
+            await jobs.add(
+                Job.queued(id=new_job_id(), metric="m", idempotency_key=None, now=clock.now()),
+                max_active=10,
+            )
+        )[0]
+        for _ in range(4)
+    ]
+    seen = [await counts()]
+    await update_job(jobs, added[0], lambda j: j.start(worker="w", max_attempts=3, now=clock.now()))
+    seen.append(await counts())
+    await update_job(jobs, added[1], lambda j: j.cancel(now=clock.now()))
+    seen.append(await counts())
+    async with pool.connection() as conn:
+        await conn.execute("DELETE FROM experiments.jobs WHERE id = %s", (added[2].id,))
+    seen.append(await counts())
+    async with pool.connection() as conn:
+        await conn.execute("TRUNCATE experiments.jobs")
+    seen.append(await counts())
+
+    assert seen == [(4, 4), (4, 4), (3, 3), (2, 2), (0, 0)]
