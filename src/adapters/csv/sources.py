@@ -8,6 +8,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from stat import S_ISLNK, S_ISREG
 
 from domain.tables.errors import InvalidTableName
 from domain.tables.model import Fingerprint, SourceFile, TableName
@@ -73,14 +74,19 @@ class FileSystemTableSources(TableSources):
         return [sources[stem] for stem in sorted(sources)]
 
     def _source(self, name: TableName, file_name: str) -> SourceFile | None:
-        path = inside(self._data_dir, file_name)
-        if path is None:
-            return None
+        # A name has no separator and cannot be `..` (TableName), so a path that is not a
+        # symbolic link is inside the data folder: one lstat, no resolving of every component.
+        path = self._data_dir / file_name
         try:
-            stat = path.stat()
+            stat = path.lstat()
+            if S_ISLNK(stat.st_mode):
+                linked = inside(self._data_dir, file_name)
+                if linked is None:
+                    return None
+                stat = linked.stat()
         except OSError:
             return None
-        if not path.is_file():
+        if not S_ISREG(stat.st_mode):
             return None
         return SourceFile(
             table=name,

@@ -26,9 +26,13 @@ class Parameters:
 
 
 async def fetch_all(
-    conn: AsyncConnection[Any], statement: sql.Composed, params: Parameters
+    conn: AsyncConnection[Any],
+    statement: sql.Composed | bytes,
+    params: Parameters | Sequence[object],
 ) -> Sequence[tuple[Any, ...]]:
-    """Runs `statement` with its `$n` parameters on a raw cursor; returns its rows."""
+    """Runs `statement` with its `$n` parameters (`params`, or its values in order) on a raw
+    cursor; returns its rows."""
+    values = params.values if isinstance(params, Parameters) else params
     async with AsyncRawCursor(conn) as cur:
-        await cur.execute(statement, params.values)
+        await cur.execute(statement, values)
         return await cur.fetchall()

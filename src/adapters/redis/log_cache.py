@@ -36,7 +36,7 @@ from redis.exceptions import LockNotOwnedError, RedisError
 from redis.retry import Retry
 
 from domain.tables.errors import CacheUnavailable
-from domain.tables.logs import LogCursor, LogPage, LogQuery, page_identity
+from domain.tables.logs import LogCursor, LogPage, LogQuery, Records, page_identity
 from domain.tables.model import ColumnType, TableInfo
 from domain.tables.ports import LogCache
 
@@ -155,7 +155,9 @@ def encode_page(page: LogPage) -> bytes:
     return _encoder.encode(
         (
             names,
-            [[row[name] for name in names] for row in page.rows],
+            page.rows.values
+            if isinstance(page.rows, Records) and list(page.rows.names) == names
+            else [[row[name] for name in names] for row in page.rows],
             None if cursor is None else (cursor.date, cursor.row),
         )
     )
@@ -172,7 +174,7 @@ def decode_page(data: bytes, table: TableInfo, query: LogQuery) -> LogPage:
     return LogPage(
         table=table,
         query=query,
-        rows=[dict(zip(names, row, strict=True)) for row in rows],
+        rows=Records(names, rows),
         next_cursor=None if cursor is None else LogCursor(date=cursor[0], row=cursor[1]),
     )
 

@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from domain.shared.errors import InvalidParameter
 from domain.tables.model import ColumnType, ReloadFailure, TableInfo
@@ -35,6 +36,42 @@ USER_ID_PATTERN = "^[^\\x00]+$"
 
 Row = Mapping[str, object]
 """One record, keyed by column name; values are plain Python (int, Decimal, date, str, ...)."""
+
+
+class Records(Sequence[Row]):
+    """Rows kept as they are read, values in column order, and keyed by name only when one
+    is looked at: a page is most often written out whole, straight from its values.
+
+    Equal to any sequence of the same rows, whatever form that one keeps them in.
+    """
+
+    __slots__ = ("names", "values")
+
+    def __init__(self, names: Sequence[str], values: Sequence[Sequence[object]]) -> None:
+        self.names = tuple(names)
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+    @overload
+    def __getitem__(self, index: slice) -> Records: ...
+    def __getitem__(self, index: int | slice) -> Row | Records:
+        if isinstance(index, slice):
+            return Records(self.names, self.values[index])
+        return dict(zip(self.names, self.values[index], strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Records({list(self)!r})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

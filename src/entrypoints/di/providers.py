@@ -149,9 +149,9 @@ class JobsProvider(Provider):
 class MetricsProvider(Provider):
     """The metrics jobs can run: the registry the jobs context reads, filled from analytics."""
 
-    experiment_data = provide(PostgresExperimentData, provides=ExperimentData, scope=Scope.REQUEST)
+    experiment_data = provide(PostgresExperimentData, provides=ExperimentData, scope=Scope.APP)
 
-    @provide(scope=Scope.REQUEST)
+    @provide(scope=Scope.APP)
     def metrics(self, settings: Settings, data: ExperimentData) -> MetricRegistry:
         return MetricRegistry(
             [CalculateMetric(iterations=settings.jobs.metric_iterations), AbTestMetric(data)]
@@ -213,7 +213,9 @@ class CatalogSnapshotProvider(Provider):
 
 
 class UseCasesProvider(Provider):
-    scope = Scope.REQUEST
+    # Use cases hold no state of a request (a connection is taken per port call, ADR 0006), so
+    # one of each serves every request: nothing is built per request.
+    scope = Scope.APP
     use_cases = provide_all(
         LoadTable,
         FetchLogs,

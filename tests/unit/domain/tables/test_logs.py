@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from domain.tables.logs import LogCursor, LogQuery, page_identity
+from domain.tables.logs import LogCursor, LogQuery, Records, page_identity
 from domain.tables.model import Column, ColumnType, Fingerprint, TableInfo, TableName
 
 TABLE = TableInfo(
@@ -70,3 +70,22 @@ def test_another_version_of_the_table_is_another_identity(table: TableInfo) -> N
 )
 def test_another_query_is_another_identity(query: LogQuery) -> None:
     assert page_identity(TABLE, query) != page_identity(TABLE, QUERY)
+
+
+def test_records_read_as_rows_keyed_by_column() -> None:
+    records = Records(["id", "Tax 5%"], [(1, "a"), (2, None)])
+
+    assert len(records) == 2
+    assert records[0] == {"id": 1, "Tax 5%": "a"}
+    assert records[-1] == {"id": 2, "Tax 5%": None}
+    assert records[1:] == [{"id": 2, "Tax 5%": None}]
+    assert list(records) == [{"id": 1, "Tax 5%": "a"}, {"id": 2, "Tax 5%": None}]
+
+
+def test_records_equal_the_same_rows_in_any_form() -> None:
+    records = Records(["id"], [(1,), (2,)])
+
+    assert records == [{"id": 1}, {"id": 2}]
+    assert records == Records(["id"], [[1], [2]])
+    assert records != [{"id": 1}]
+    assert records != Records(["key"], [(1,), (2,)])
