@@ -67,6 +67,12 @@ def api(base_url: str, path: str) -> Any:
         return json.load(response)
 
 
+def post(base_url: str, path: str) -> Any:
+    request = urllib.request.Request(base_url + path, method="POST")
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+
+
 def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=False)
@@ -176,6 +182,74 @@ def test_a_queued_job_can_be_cancelled_from_the_page(page: Page, system: str) ->
     cancelled = page.locator(f'[data-testid="job"][data-job-id="{job_id}"]')
     expect(cancelled).to_have_attribute("data-status", "cancelled")
     assert api(system, f"/jobs/{job_id}")["status"] == "cancelled"
+
+
+def test_a_finished_job_runs_again_from_the_page(page: Page, system: str) -> None:
+    original = post(system, "/launch")["job_id"]
+    page.goto("/?tab=jobs")
+    first = page.locator(f'[data-testid="job"][data-job-id="{original}"]')
+    expect(first).to_have_attribute("data-status", "succeeded", timeout=60_000)
+    expect(first.get_by_test_id("created")).to_contain_text(":")
+
+    first.get_by_test_id("job-rerun").click()
+
+    jobs = page.get_by_test_id("job")
+    expect(jobs).to_have_count(2)
+    rerun = jobs.first
+    expect(rerun).to_have_attribute("data-status", "succeeded", timeout=60_000)
+    rerun_id = rerun.get_attribute("data-job-id")
+    assert rerun_id != original
+    assert api(system, f"/jobs/{rerun_id}")["rerun_of"] == original
+    expect(first.get_by_test_id("job-rerun")).to_be_visible()
+
+
+def test_jobs_are_filtered_by_status_and_metric(page: Page, system: str) -> None:
+    launched = [post(system, "/launch")["job_id"] for _ in range(4)]
+    cancelled = launched[2:]
+    for job_id in cancelled:
+        post(system, f"/jobs/{job_id}/cancel")
+    page.goto("/?tab=jobs")
+    expect(page.get_by_test_id("job")).to_have_count(4)
+
+    page.get_by_test_id("filter-cancelled").check()
+
+    shown = page.get_by_test_id("job")
+    expect(shown).to_have_count(2)
+    assert sorted(shown.evaluate_all("items => items.map(i => i.dataset.jobId)")) == sorted(
+        cancelled
+    )
+    page.get_by_test_id("filter-metric").select_option("ab_test")
+    expect(page.get_by_test_id("jobs-none-match")).to_be_visible()
+    expect(shown).to_have_count(0)
+    page.get_by_test_id("filter-metric").select_option("")
+    page.get_by_test_id("filter-cancelled").uncheck()
+    expect(shown).to_have_count(4)
+
+
+def test_every_queued_job_is_cancelled_at_once_after_a_confirmation(
+    page: Page, system: str
+) -> None:
+    for _ in range(5):
+        post(system, "/launch")
+    page.goto("/?tab=jobs")
+    expect(page.get_by_test_id("job")).to_have_count(5)
+    questions: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    page.get_by_test_id("cancel-queued").click()
+
+    expect(page.get_by_test_id("jobs-message")).to_contain_text("Cancelled")
+    listed = api(system, "/jobs")["jobs"]
+    [asked] = questions
+    count = int(asked.split()[1])
+    assert asked == f"Cancel {count} queued jobs? They will not run."
+    assert not [job for job in listed if job["status"] == "queued"]
+    # A job may have started between the listing and its cancel: it is asked to stop.
+    assert sum(job["cancel_requested"] for job in listed) == count >= 2
 
 
 def test_the_page_works_on_a_phone_sized_screen(browser: Browser, system: str) -> None:

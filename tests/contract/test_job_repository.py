@@ -10,8 +10,9 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.job_repository import PostgresJobRepository
+from adapters.postgres.locks import RETENTION_LOCK
 from adapters.system_clock import SystemClock
-from domain.jobs.model import Job, JobStatus, new_job_id
+from domain.jobs.model import Job, JobFilter, JobStatus, new_job_id
 from domain.jobs.store import update_job
 from domain.shared.errors import Overloaded
 from tests.support.fakes import InMemoryJobRepository
@@ -306,3 +307,87 @@ async def test_a_save_never_changes_what_a_job_was_asked_to_run(jobs: JobStore) 
     assert saved is not None
     assert (saved.metric, saved.params, saved.progress) == ("calculate_metric", {}, 0.5)
     assert await jobs.jobs.get(job.id) == saved
+
+
+async def test_list_keeps_the_jobs_a_filter_admits_with_its_cursor(jobs: JobStore) -> None:
+    added = [(await jobs.jobs.add(new(), max_active=10))[0] for _ in range(5)]
+    for job in added[:3]:
+        await jobs.cancel(job.id)
+    only = JobFilter(statuses=frozenset({JobStatus.CANCELLED}), metric="calculate_metric")
+
+    first = await jobs.jobs.list(limit=2, only=only)
+    second = await jobs.jobs.list(limit=2, before=first.next_cursor, only=only)
+    queued = await jobs.jobs.list(limit=10, only=JobFilter(statuses=frozenset({JobStatus.QUEUED})))
+    other = await jobs.jobs.list(limit=10, only=JobFilter(metric="ab_test"))
+
+    assert [j.id for j in first.jobs + second.jobs] == [j.id for j in added[:3]][::-1]
+    assert second.next_cursor is None
+    assert [j.id for j in queued.jobs] == [j.id for j in added[3:]][::-1]
+    assert other.jobs == []
+
+
+async def test_delete_finished_deletes_old_finished_jobs_oldest_first_never_active_ones(
+    jobs: JobStore,
+) -> None:
+    old = [(await jobs.jobs.add(new(), max_active=10))[0] for _ in range(3)]
+    for job in old:
+        await jobs.cancel(job.id)
+    running, _ = await jobs.jobs.add(new(), max_active=10)
+    await jobs.start(running.id, worker="w:1", max_attempts=3)
+    queued, _ = await jobs.jobs.add(new(), max_active=10)
+    later = SystemClock().now() + dt.timedelta(days=1)
+
+    first = await jobs.jobs.delete_finished(before=later, batch=2)
+    second = await jobs.jobs.delete_finished(before=later, batch=2)
+    third = await jobs.jobs.delete_finished(before=later, batch=2)
+
+    assert (first, second, third) == (2, 1, 0)
+    left = {j.id for j in (await jobs.jobs.list(limit=10)).jobs}
+    assert left == {running.id, queued.id}
+
+
+async def test_delete_finished_keeps_jobs_finished_after_the_moment(jobs: JobStore) -> None:
+    job, _ = await jobs.jobs.add(new(), max_active=10)
+    await jobs.cancel(job.id)
+
+    deleted = await jobs.jobs.delete_finished(before=job.created_at, batch=10)
+
+    assert deleted == 0
+    assert await jobs.jobs.get(job.id) is not None
+
+
+async def test_a_rerun_keeps_its_record_when_the_job_it_ran_again_is_deleted(
+    jobs: JobStore,
+) -> None:
+    original, _ = await jobs.jobs.add(new(), max_active=10)
+    await jobs.cancel(original.id)
+    clock = SystemClock()
+    rerun, _ = await jobs.jobs.add(
+        Job.queued(
+            id=new_job_id(),
+            metric="calculate_metric",
+            idempotency_key=None,
+            now=clock.now(),
+            rerun_of=original.id,
+        ),
+        max_active=10,
+    )
+    assert rerun.rerun_of == original.id
+
+    await jobs.jobs.delete_finished(before=clock.now() + dt.timedelta(days=1), batch=10)
+
+    kept = await jobs.jobs.get(rerun.id)
+    assert kept is not None
+    assert kept.rerun_of is None
+    assert kept.status is JobStatus.QUEUED
+
+
+async def test_only_one_process_deletes_at_a_time(pool: AsyncConnectionPool) -> None:
+    jobs = PostgresJobRepository(pool)
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (RETENTION_LOCK,))
+
+        busy = await jobs.delete_finished(before=SystemClock().now(), batch=10)
+
+    assert busy is None
+    assert await jobs.delete_finished(before=SystemClock().now(), batch=10) == 0

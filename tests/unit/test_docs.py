@@ -44,6 +44,8 @@ HEXAGON = {
         "GetJobResult",
         "ListJobs",
         "CancelJob",
+        "RerunJob",
+        "PurgeJobs",
         "WatchJobs",
         "RunMetric",
         "ListMetrics",

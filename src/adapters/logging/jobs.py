@@ -10,7 +10,7 @@ import builtins
 import datetime as dt
 import logging
 
-from domain.jobs.model import Job, JobId, JobsPage, JobStatus
+from domain.jobs.model import ANY_JOB, Job, JobFilter, JobId, JobsPage, JobStatus
 from domain.jobs.ports import JobRepository
 
 log = logging.getLogger("experiments.jobs")
@@ -26,14 +26,23 @@ class LoggedJobRepository(JobRepository):
     async def add(self, job: Job, *, max_active: int) -> tuple[Job, bool]:
         stored, created = await self._jobs.add(job, max_active=max_active)
         if created:
-            log.info("Job %s queued (%s)", stored.id, stored.metric, extra=_fields(stored))
+            rerun = f", a re-run of {stored.rerun_of}" if stored.rerun_of else ""
+            log.info("Job %s queued (%s%s)", stored.id, stored.metric, rerun, extra=_fields(stored))
         return stored, created
 
     async def get(self, job_id: JobId) -> Job | None:
         return await self._jobs.get(job_id)
 
-    async def list(self, *, limit: int, before: JobId | None = None) -> JobsPage:
-        return await self._jobs.list(limit=limit, before=before)
+    async def list(
+        self, *, limit: int, before: JobId | None = None, only: JobFilter = ANY_JOB
+    ) -> JobsPage:
+        return await self._jobs.list(limit=limit, before=before, only=only)
+
+    async def delete_finished(self, *, before: dt.datetime, batch: int) -> int | None:
+        deleted = await self._jobs.delete_finished(before=before, batch=batch)
+        if deleted:
+            log.info("Deleted %d jobs finished before %s", deleted, before.isoformat())
+        return deleted
 
     async def save(self, job: Job, *, expected: Job) -> Job | None:
         saved = await self._jobs.save(job, expected=expected)

@@ -16,8 +16,9 @@ from psycopg.types.json import Json
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.errors import database_errors
+from adapters.postgres.locks import RETENTION_LOCK
 from domain.jobs.errors import TooManyJobs
-from domain.jobs.model import Job, JobId, JobsPage, JobStatus
+from domain.jobs.model import ANY_JOB, Job, JobFilter, JobId, JobsPage, JobStatus
 from domain.jobs.ports import JobRepository
 
 FIELDS = (
@@ -37,9 +38,12 @@ FIELDS = (
     "started_at",
     "finished_at",
     "revision",
+    "rerun_of",
 )
 COLUMNS = sql.SQL(", ").join(map(sql.Identifier, FIELDS))
-CHANGED = tuple(name for name in FIELDS if name not in {"id", "metric", "params", "created_at"})
+CHANGED = tuple(
+    name for name in FIELDS if name not in {"id", "metric", "params", "created_at", "rerun_of"}
+)
 """What a change may write: everything but the job's identity and what it was asked to run."""
 
 SELECT_BY_KEY = sql.SQL("SELECT {} FROM experiments.jobs WHERE idempotency_key = %s").format(
@@ -73,11 +77,25 @@ time) is under the cap, else only that count. Always exactly one row."""
 SELECT_ONE = sql.SQL("SELECT {} FROM experiments.jobs WHERE id = %s").format(COLUMNS)
 SELECT_PAGE = sql.SQL("""
 SELECT {} FROM experiments.jobs
-WHERE %(before)s::uuid IS NULL
-   OR (created_at, id) < (SELECT created_at, id FROM experiments.jobs WHERE id = %(before)s)
+WHERE (%(before)s::uuid IS NULL
+       OR (created_at, id) < (SELECT created_at, id FROM experiments.jobs WHERE id = %(before)s))
+  AND (%(statuses)s::text[] IS NULL OR status = ANY (%(statuses)s::text[]))
+  AND (%(metric)s::text IS NULL OR metric = %(metric)s::text)
 ORDER BY created_at DESC, id DESC
 LIMIT %(limit)s
 """).format(COLUMNS)
+LOCK_RETENTION = "SELECT pg_try_advisory_xact_lock(%s, 0)"
+DELETE_FINISHED = sql.SQL("""
+DELETE FROM experiments.jobs WHERE id IN (
+    SELECT id FROM experiments.jobs
+    WHERE status IN ({}) AND finished_at < %(before)s
+    ORDER BY finished_at
+    LIMIT %(batch)s
+    FOR UPDATE SKIP LOCKED
+)
+""").format(
+    sql.SQL(", ").join(sql.Literal(status.value) for status in JobStatus if status.is_final)
+)
 SAVE = sql.SQL(
     "UPDATE experiments.jobs SET {} WHERE id = %(id)s AND revision = %(expected)s RETURNING {}"
 ).format(
@@ -118,13 +136,25 @@ class PostgresJobRepository(JobRepository):
             row = await cur.fetchone()
         return job_from_row(row) if row else None
 
-    async def list(self, *, limit: int, before: JobId | None = None) -> JobsPage:
+    async def list(
+        self, *, limit: int, before: JobId | None = None, only: JobFilter = ANY_JOB
+    ) -> JobsPage:
+        statuses = sorted(status.value for status in only.statuses) or None
+        values = {"before": before, "limit": limit + 1, "statuses": statuses, "metric": only.metric}
         async with database_errors(), self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(SELECT_PAGE, {"before": before, "limit": limit + 1})
+            await cur.execute(SELECT_PAGE, values)
             rows = await cur.fetchall()
         jobs = [job_from_row(row) for row in rows[:limit]]
         return JobsPage(jobs=jobs, next_cursor=jobs[-1].id if len(rows) > limit else None)
+
+    async def delete_finished(self, *, before: dt.datetime, batch: int) -> int | None:
+        async with database_errors(), self._pool.connection() as conn, conn.transaction():
+            locked = await (await conn.execute(LOCK_RETENTION, (RETENTION_LOCK,))).fetchone()
+            if not (locked and locked[0]):
+                return None
+            cur = await conn.execute(DELETE_FINISHED, {"before": before, "batch": batch})
+            return cur.rowcount
 
     async def save(self, job: Job, *, expected: Job) -> Job | None:
         row = _row(replace(job, revision=expected.revision + 1)) | {"expected": expected.revision}
@@ -175,6 +205,7 @@ def job_from_row(row: Mapping[str, Any]) -> Job:
         started_at=_moment(row["started_at"]) if row["started_at"] is not None else None,
         finished_at=_moment(row["finished_at"]) if row["finished_at"] is not None else None,
         revision=row["revision"],
+        rerun_of=JobId(_uuid(row["rerun_of"])) if row.get("rerun_of") is not None else None,
     )
 
 

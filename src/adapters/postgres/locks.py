@@ -9,3 +9,5 @@ SCHEMA_LOCK = SERVICE
 LOAD_LOCK = SERVICE + 1
 """Held while a table loads (second key: `hashtext` of the table's name)."""
 # SERVICE + 2 was the launch lock, until migration 0006 counted the active jobs in a row.
+RETENTION_LOCK = SERVICE + 3
+"""Held while a batch of old finished jobs is deleted (second key 0): one process at a time."""

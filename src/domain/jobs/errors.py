@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.shared.errors import Conflict, NotFound, Overloaded, Unavailable
+from domain.shared.errors import Conflict, NotFound, Overloaded, Unavailable, Unprocessable
 
 
 class JobNotFound(NotFound):
@@ -17,6 +17,23 @@ class JobAlreadyFinished(Conflict):
 
     def __init__(self, job_id: str, status: str) -> None:
         super().__init__(f"Job {job_id} has already finished ({status}); it cannot be cancelled.")
+
+
+class JobStillActive(Conflict):
+    title = "Job still active"
+
+    def __init__(self, job_id: str, status: str) -> None:
+        super().__init__(f"Job {job_id} is still {status}; only a finished job can be run again.")
+
+
+class IdempotencyKeyReused(Unprocessable):
+    title = "Idempotency key reused"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"The Idempotency-Key {key!r} was used for a launch with another metric or other "
+            "parameters; use a new key for a different launch."
+        )
 
 
 class QueueUnavailable(Unavailable):

@@ -67,6 +67,8 @@ class Job:
     revision: int
     """Counts the job's stored changes: the job store writes a change only over the revision
     it was computed from (optimistic concurrency), and HTTP uses it as the job's ETag."""
+    rerun_of: JobId | None = None
+    """The finished job this one runs again (`POST /jobs/{id}/rerun`), while that one is kept."""
 
     @classmethod
     def queued(
@@ -77,6 +79,7 @@ class Job:
         idempotency_key: str | None,
         now: dt.datetime,
         params: JsonObject | None = None,
+        rerun_of: JobId | None = None,
     ) -> Job:
         """A new job, waiting for a worker."""
         return cls(
@@ -96,7 +99,13 @@ class Job:
             started_at=None,
             finished_at=None,
             revision=1,
+            rerun_of=rerun_of,
         )
+
+    def asks_for(self, metric: str, params: JsonObject) -> bool:
+        """Whether the job runs `metric` with `params` (as the metric checked them): what a
+        launch with the same idempotency key must ask for, to be answered with this job."""
+        return self.metric == metric and self.params == params
 
     def runs(self, attempt: int) -> bool:
         """Whether `attempt` is the job's current, running attempt: the only one that may write."""
@@ -226,6 +235,23 @@ class Job:
             idempotency_key=None,
             finished_at=now,
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobFilter:
+    """Which jobs a listing shows: any of `statuses` (all when empty) and of `metric` (any
+    when None)."""
+
+    statuses: frozenset[JobStatus] = frozenset()
+    metric: str | None = None
+
+    def admits(self, job: Job) -> bool:
+        return (not self.statuses or job.status in self.statuses) and (
+            self.metric is None or job.metric == self.metric
+        )
+
+
+ANY_JOB = JobFilter()
 
 
 class FeedSignal(StrEnum):

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from domain.jobs.model import FeedSignal, Job, JobId, JobsPage
+from domain.jobs.model import ANY_JOB, FeedSignal, Job, JobFilter, JobId, JobsPage
 
 
 class JobRepository(Protocol):
@@ -26,8 +26,16 @@ class JobRepository(Protocol):
         """Returns the job, or None when there is none with that id."""
         ...
 
-    async def list(self, *, limit: int, before: JobId | None = None) -> JobsPage:
-        """Returns jobs newest first, starting after `before` when given."""
+    async def list(
+        self, *, limit: int, before: JobId | None = None, only: JobFilter = ANY_JOB
+    ) -> JobsPage:
+        """Returns the jobs `only` admits, newest first, starting after `before` when given."""
+        ...
+
+    async def delete_finished(self, *, before: dt.datetime, batch: int) -> int | None:
+        """Deletes up to `batch` finished jobs that finished before `before`, oldest first, and
+        returns how many; returns None, deleting nothing, while another process deletes (one
+        at a time). Queued and running jobs are never deleted."""
         ...
 
     async def save(self, job: Job, *, expected: Job) -> Job | None:

@@ -30,6 +30,13 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class Unprocessable(DomainError):
+    """Well-formed, but it cannot be done as asked (a file that is not a table, a key that
+    names another request)."""
+
+    title = "Unprocessable"
+
+
 class Unavailable(DomainError):
     title = "Service unavailable"
 

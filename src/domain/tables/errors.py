@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from domain.shared.errors import Conflict, DomainError, InvalidInput, NotFound, Unavailable
+from domain.shared.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+    Unprocessable,
+)
 
 
 class TableNotFound(NotFound):
@@ -24,7 +30,7 @@ class InvalidTableName(InvalidInput):
         super().__init__(f"Invalid table_name {name!r}: {reason}.", parameter="table_name")
 
 
-class MalformedSource(DomainError):
+class MalformedSource(Unprocessable):
     """A CSV file that cannot be read as a table; the location names where it breaks."""
 
     title = "Malformed CSV file"

@@ -41,6 +41,8 @@ class JobSettings(Struct, frozen=True, kw_only=True):
     max_attempts: Positive = field(default=3, name="JOB_MAX_ATTEMPTS")
     time_limit: Seconds = field(default=600.0, name="JOB_TIME_LIMIT")
     metric_iterations: Positive = field(default=10**7, name="METRIC_ITERATIONS")
+    retention_days: Positive | None = field(default=None, name="JOB_RETENTION_DAYS")
+    """Days a finished job is kept; unset: for ever."""
 
 
 class WorkerSettings(Struct, frozen=True, kw_only=True):

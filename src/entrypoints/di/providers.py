@@ -53,6 +53,8 @@ from domain.jobs.use_cases.get_job_result import GetJobResult
 from domain.jobs.use_cases.launch_metric import LaunchMetric
 from domain.jobs.use_cases.list_jobs import ListJobs
 from domain.jobs.use_cases.list_metrics import ListMetrics
+from domain.jobs.use_cases.purge_jobs import PurgeJobs
+from domain.jobs.use_cases.rerun_job import RerunJob
 from domain.jobs.use_cases.run_metric import RunMetric
 from domain.jobs.use_cases.watch_jobs import WatchJobs
 from domain.shared.clock import Clock
@@ -227,6 +229,8 @@ class UseCasesProvider(Provider):
         ListJobs,
         ListMetrics,
         CancelJob,
+        RerunJob,
+        PurgeJobs,
         WatchJobs,
     )
 

@@ -26,6 +26,7 @@ from entrypoints.http.controllers.logs import LogsController
 from entrypoints.http.controllers.page import STATIC_DIR, index
 from entrypoints.http.controllers.tables import TablesController
 from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.retention import retention
 
 VENDOR = "/static/vendor"
 FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>"
@@ -62,7 +63,8 @@ def create_app(
         # full collection from walking it again (measured: a fifth more /logs per second).
         gc.freeze()
         try:
-            yield
+            async with retention(container, settings.jobs.retention_days):
+                yield
         finally:
             await container.close()
 

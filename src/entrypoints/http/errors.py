@@ -32,6 +32,7 @@ from domain.shared.errors import (
     NotFound,
     Overloaded,
     Unavailable,
+    Unprocessable,
 )
 from domain.tables.errors import MalformedSource, TableNotFound
 from entrypoints.http.schemas import ProblemDetails
@@ -44,7 +45,7 @@ STATUS_OF: Mapping[type[DomainError], int] = {
     InvalidInput: HTTP_400_BAD_REQUEST,
     NotFound: HTTP_404_NOT_FOUND,
     Conflict: HTTP_409_CONFLICT,
-    MalformedSource: HTTP_422_UNPROCESSABLE_ENTITY,
+    Unprocessable: HTTP_422_UNPROCESSABLE_ENTITY,
     Overloaded: HTTP_429_TOO_MANY_REQUESTS,
     Unavailable: HTTP_503_SERVICE_UNAVAILABLE,
 }

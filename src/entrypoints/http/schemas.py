@@ -327,6 +327,10 @@ class JobResponse(Struct, frozen=True):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     worker: Annotated[str | None, Meta(description="host:pid of the worker running it")]
+    rerun_of: Annotated[
+        uuid.UUID | None,
+        Meta(description="The job this one runs again (`POST /jobs/{job_id}/rerun`), if any"),
+    ] = None
 
     @classmethod
     def of(cls, job: Job) -> JobResponse:
@@ -345,6 +349,7 @@ class JobResponse(Struct, frozen=True):
             started_at=job.started_at,
             finished_at=job.finished_at,
             worker=job.worker,
+            rerun_of=job.rerun_of,
         )
 
 

@@ -183,16 +183,43 @@ async def test_a_killed_worker_child_loses_nothing(
     assert 0 <= int(job["result"]) <= metric_upper_bound(15 * 10**6)
 
 
-async def test_the_same_idempotency_key_returns_the_same_job(
+async def test_the_same_idempotency_key_returns_the_same_job_as_a_replay(
     client: AsyncTestClient[Litestar],
 ) -> None:
     first = await launch(client, **{"Idempotency-Key": "report-2024-06"})
-    second = await launch(client, **{"Idempotency-Key": "report-2024-06"})
+    replay = await client.post("/launch", headers={"Idempotency-Key": "report-2024-06"})
     third = await launch(client)
 
-    assert first == second != third
+    assert replay.status_code == 200
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.headers["Location"] == f"/jobs/{first}"
+    assert first == replay.json()["job_id"] != third
     jobs = (await client.get("/jobs")).json()["jobs"]
     assert len(jobs) == 2
+
+
+async def test_a_first_launch_says_nothing_of_replays(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.post("/launch", headers={"Idempotency-Key": "fresh"})
+
+    assert response.status_code == 202
+    assert "Idempotent-Replayed" not in response.headers
+
+
+async def test_an_idempotency_key_reused_for_another_launch_is_a_422(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    await launch(client, **{"Idempotency-Key": "k-1"})
+
+    response = await client.post(
+        "/launch",
+        json={"metric": "ab_test", "params": {"table": "df_sales"}},
+        headers={"Idempotency-Key": "k-1"},
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "k-1" in response.json()["detail"]
+    assert len((await client.get("/jobs")).json()["jobs"]) == 1
 
 
 async def test_launching_past_the_cap_is_a_429_creating_nothing(
@@ -259,3 +286,65 @@ async def test_jobs_are_listed_newest_first_page_by_page(client: AsyncTestClient
 
     assert seen == launched[::-1]
     assert (await client.get("/jobs", params={"limit": 0})).status_code == 400
+
+
+async def test_a_finished_job_runs_again_as_a_new_linked_job(
+    client: AsyncTestClient[Litestar], worker: Callable[..., Any]
+) -> None:
+    worker()
+    original = await launch(client)
+    await wait_for(client, original, finished)
+
+    response = await client.post(f"/jobs/{original}/rerun")
+
+    assert response.status_code == 202, response.text
+    rerun = response.json()["job_id"]
+    assert rerun != original
+    assert response.headers["Location"] == f"/jobs/{rerun}"
+    job = await wait_for(client, rerun, finished)
+    assert (job["status"], job["rerun_of"], job["metric"]) == (
+        "succeeded",
+        original,
+        "calculate_metric",
+    )
+    assert (await client.get(f"/jobs/{original}")).json()["rerun_of"] is None
+
+
+async def test_an_active_job_cannot_run_again(client: AsyncTestClient[Litestar]) -> None:
+    queued = await launch(client)
+
+    response = await client.post(f"/jobs/{queued}/rerun")
+    missing = await client.post(f"/jobs/{uuid.uuid4()}/rerun")
+
+    assert response.status_code == 409
+    assert "still queued" in response.json()["detail"]
+    assert missing.status_code == 404
+    assert len((await client.get("/jobs")).json()["jobs"]) == 1
+
+
+async def test_jobs_are_filtered_by_status_and_metric_page_by_page(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    ids = [await launch(client) for _ in range(5)]
+    for job_id in ids[:3]:
+        assert (await client.post(f"/jobs/{job_id}/cancel")).status_code == 200
+
+    cancelled = (await client.get("/jobs", params={"status": "cancelled", "limit": 2})).json()
+    rest = (
+        await client.get(
+            "/jobs",
+            params={"status": "cancelled", "limit": 2, "cursor": cancelled["next_cursor"]},
+        )
+    ).json()
+    several = (
+        await client.get("/jobs", params=[("status", "cancelled"), ("status", "queued")])
+    ).json()
+    by_metric = (await client.get("/jobs", params={"metric": "ab_test"})).json()
+    wrong = await client.get("/jobs", params={"status": "lost"})
+
+    assert [j["job_id"] for j in cancelled["jobs"] + rest["jobs"]] == ids[:3][::-1]
+    assert rest["next_cursor"] is None
+    assert len(several["jobs"]) == 5
+    assert by_metric["jobs"] == []
+    assert wrong.status_code == 400
+    assert "status" in wrong.text

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import replace
 
 from domain.jobs.errors import QueueUnavailable, TooManyJobs
-from domain.jobs.model import Job, JobId, JobsPage, JobStatus
+from domain.jobs.model import ANY_JOB, Job, JobFilter, JobId, JobsPage, JobStatus
 from domain.jobs.ports import JobRepository, TaskQueue
 
 
@@ -16,6 +16,8 @@ class InMemoryJobRepository(JobRepository):
 
     def __init__(self) -> None:
         self.jobs: dict[JobId, Job] = {}
+        self.busy_deleting = False
+        """Set to act as if another process were deleting old jobs."""
 
     async def add(self, job: Job, *, max_active: int) -> tuple[Job, bool]:
         if job.idempotency_key is not None:
@@ -33,17 +35,34 @@ class InMemoryJobRepository(JobRepository):
     async def get(self, job_id: JobId) -> Job | None:
         return self.jobs.get(job_id)
 
-    async def list(self, *, limit: int, before: JobId | None = None) -> JobsPage:
+    async def list(
+        self, *, limit: int, before: JobId | None = None, only: JobFilter = ANY_JOB
+    ) -> JobsPage:
         def key(job: Job) -> tuple[dt.datetime, JobId]:
             return job.created_at, job.id
 
-        newest_first = sorted(self.jobs.values(), key=key, reverse=True)
+        newest_first = sorted(filter(only.admits, self.jobs.values()), key=key, reverse=True)
         if before is not None:
             # As in SQL, an unknown cursor matches nothing rather than starting over.
-            anchor = self.jobs.get(before)
+            anchor = self.jobs.get(before)  # whatever the filter: a cursor is a position
             newest_first = [job for job in newest_first if key(job) < key(anchor)] if anchor else []
         jobs = newest_first[:limit]
         return JobsPage(jobs=jobs, next_cursor=jobs[-1].id if len(newest_first) > limit else None)
+
+    async def delete_finished(self, *, before: dt.datetime, batch: int) -> int | None:
+        if self.busy_deleting:
+            return None
+        old = sorted(
+            (j for j in self.jobs.values() if j.status.is_final and j.finished_at is not None),
+            key=lambda j: j.finished_at or before,
+        )
+        gone = [j.id for j in old if j.finished_at is not None and j.finished_at < before][:batch]
+        for job_id in gone:
+            del self.jobs[job_id]
+        for job_id, job in self.jobs.items():
+            if job.rerun_of in gone:
+                self.jobs[job_id] = replace(job, rerun_of=None)
+        return len(gone)
 
     async def save(self, job: Job, *, expected: Job) -> Job | None:
         stored = self.jobs.get(job.id)
@@ -55,6 +74,7 @@ class InMemoryJobRepository(JobRepository):
             metric=stored.metric,
             params=stored.params,
             created_at=stored.created_at,
+            rerun_of=stored.rerun_of,
             revision=expected.revision + 1,
         )
         return saved

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from domain.jobs.errors import QueueUnavailable
+from domain.jobs.errors import IdempotencyKeyReused, QueueUnavailable
 from domain.jobs.limits import JobLimits
-from domain.jobs.model import Job, check_idempotency_key, new_job_id
+from domain.jobs.model import Job, JobId, check_idempotency_key, new_job_id
 from domain.jobs.ports import JobRepository, TaskQueue
 from domain.jobs.store import fail_lost_jobs, update_job
 from domain.shared.clock import Clock
@@ -14,13 +15,21 @@ METRIC_NAME = "calculate_metric"
 """What a launch without a metric runs: the brief's."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Launched:
+    job: Job
+    replayed: bool
+    """The job was launched before, with the same Idempotency-Key: nothing new was queued."""
+
+
 class LaunchMetric:
     """Queues a run of a metric (`calculate_metric` unless another is named) and returns its
     job at once, without waiting for it.
 
     - The metric's parameters are checked before anything is queued: an unknown metric or a
       wrong parameter is a 400 naming it, and no job exists.
-    - The same `Idempotency-Key` returns the same job and queues nothing new.
+    - The same `Idempotency-Key` returns the same job and queues nothing new, and says it is
+      a replay; the key with another metric or other parameters is refused (422).
     - When `max_active_jobs` jobs are already queued or running, nothing is created (429).
       A job running for longer than any run can last is failed as lost first, so dead
       workers cannot hold the slots forever.
@@ -48,7 +57,8 @@ class LaunchMetric:
         metric: str = METRIC_NAME,
         params: Mapping[str, object] | None = None,
         idempotency_key: str | None = None,
-    ) -> Job:
+        rerun_of: JobId | None = None,
+    ) -> Launched:
         key = check_idempotency_key(idempotency_key) if idempotency_key is not None else None
         checked = await self._metrics.require(metric).validate(params or {})
         await fail_lost_jobs(self._jobs, self._clock, running_for=self._limits.lost_after)
@@ -59,15 +69,18 @@ class LaunchMetric:
                 params=checked,
                 idempotency_key=key,
                 now=self._clock.now(),
+                rerun_of=rerun_of,
             ),
             max_active=self._limits.max_active,
         )
         if not created:
-            return job
+            if key is not None and not job.asks_for(metric, checked):
+                raise IdempotencyKeyReused(key)
+            return Launched(job=job, replayed=True)
         try:
             await self._queue.enqueue(job.id)
         except QueueUnavailable as error:
             reason, now = error.detail, self._clock.now()
             await update_job(self._jobs, job, lambda j: j.not_queued(reason=reason, now=now))
             raise
-        return job
+        return Launched(job=job, replayed=False)

@@ -12,6 +12,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import ResponseHeader
 from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example, Operation, RequestBody
 from litestar.params import Body, HeaderParameter, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
@@ -21,12 +22,13 @@ from litestar.status_codes import (
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 )
 
-from domain.jobs.model import IDEMPOTENCY_KEY_PATTERN, FeedSignal, Job
+from domain.jobs.model import IDEMPOTENCY_KEY_PATTERN, FeedSignal, Job, JobStatus
 from domain.jobs.use_cases.cancel_job import CancelJob
 from domain.jobs.use_cases.get_job_result import GetJobResult
-from domain.jobs.use_cases.launch_metric import LaunchMetric
-from domain.jobs.use_cases.list_jobs import MAX_PAGE, ListJobs
+from domain.jobs.use_cases.launch_metric import Launched, LaunchMetric
+from domain.jobs.use_cases.list_jobs import MAX_METRIC_LENGTH, MAX_PAGE, ListJobs
 from domain.jobs.use_cases.list_metrics import ListMetrics
+from domain.jobs.use_cases.rerun_job import RerunJob
 from domain.jobs.use_cases.watch_jobs import WatchJobs
 from entrypoints.http.errors import describe, problem_responses
 from entrypoints.http.revalidation import (
@@ -100,6 +102,42 @@ def json_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandle
         )
 
 
+LAUNCH_HEADERS = [
+    ResponseHeader(
+        name="Location",
+        description="Where the job's result will be: `/jobs/{job_id}`",
+        documentation_only=True,
+    ),
+    ResponseHeader(
+        name="Idempotent-Replayed",
+        description="`true` when the `Idempotency-Key` was used before: the answer is the job "
+        "launched then (status 200), and nothing new was queued",
+        documentation_only=True,
+        required=False,
+    ),
+]
+REPLAYED_RESPONSE = {
+    HTTP_200_OK: ResponseSpec(
+        data_container=LaunchResponse,
+        description="A replay: the `Idempotency-Key` was used before with the same request, "
+        "and this is the job it launched (`Idempotent-Replayed: true`)",
+        generate_examples=False,
+    )
+}
+
+
+def launch_response(launched: Launched) -> Response[LaunchResponse]:
+    job = launched.job
+    headers = {"Location": f"/jobs/{job.id}"}
+    if launched.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(
+        LaunchResponse(job_id=job.id, status=job.status),
+        status_code=HTTP_200_OK if launched.replayed else HTTP_202_ACCEPTED,
+        headers=headers,
+    )
+
+
 class LaunchController(Controller):
     tags = ["jobs"]
 
@@ -109,14 +147,8 @@ class LaunchController(Controller):
         summary="Launch a metric: calculate_metric, or the one the body names",
         operation_id="launchMetric",
         description=describe(LaunchMetric),
-        responses=problem_responses(400, 415, 422, 429, 503),
-        response_headers=[
-            ResponseHeader(
-                name="Location",
-                description="Where the job's result will be: `/jobs/{job_id}`",
-                documentation_only=True,
-            )
-        ],
+        responses=REPLAYED_RESPONSE | problem_responses(400, 415, 422, 429, 503),
+        response_headers=LAUNCH_HEADERS,
         guards=[json_only],
         operation_class=OptionalBody,
     )
@@ -135,16 +167,12 @@ class LaunchController(Controller):
         ] = None,
     ) -> Response[LaunchResponse]:
         if data is None:
-            job = await launch_metric(idempotency_key=idempotency_key)
+            launched = await launch_metric(idempotency_key=idempotency_key)
         else:
-            job = await launch_metric(
+            launched = await launch_metric(
                 metric=data.metric, params=data.params, idempotency_key=idempotency_key
             )
-        return Response(
-            LaunchResponse(job_id=job.id, status=job.status),
-            status_code=HTTP_202_ACCEPTED,
-            headers={"Location": f"/jobs/{job.id}"},
-        )
+        return launch_response(launched)
 
     @get(
         "/launch/metrics",
@@ -187,6 +215,23 @@ class JobsController(Controller):
     async def list_jobs(
         self,
         list_jobs: FromDishka[ListJobs],
+        status: Annotated[
+            list[JobStatus] | None,
+            Parameter(
+                description="Only jobs in these statuses (repeat it for several: "
+                "`status=failed&status=cancelled`); all when absent",
+                examples=[Example(value=["failed"])],
+            ),
+        ] = None,
+        metric: Annotated[
+            str | None,
+            Parameter(
+                min_length=1,
+                max_length=MAX_METRIC_LENGTH,
+                description="Only jobs of this metric",
+                examples=[Example(value="ab_test")],
+            ),
+        ] = None,
         limit: Annotated[
             int,
             Parameter(ge=1, le=MAX_PAGE, description="Jobs per page", examples=[Example(value=20)]),
@@ -199,7 +244,13 @@ class JobsController(Controller):
             ),
         ] = None,
     ) -> JobsResponse:
-        return JobsResponse.of(await list_jobs(limit=limit, cursor=str(cursor) if cursor else None))
+        page = await list_jobs(
+            limit=limit,
+            cursor=str(cursor) if cursor else None,
+            status=[s.value for s in status or ()],
+            metric=metric,
+        )
+        return JobsResponse.of(page)
 
     @get(
         "/events",
@@ -253,6 +304,20 @@ class JobsController(Controller):
         self, cancel_job: FromDishka[CancelJob], job_id: Annotated[str, JOB_IN_PATH]
     ) -> JobResponse:
         return JobResponse.of(await cancel_job(job_id))
+
+    @post(
+        "/{job_id:str}/rerun",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Run a finished job again",
+        operation_id="rerunJob",
+        description=describe(RerunJob),
+        responses=problem_responses(400, 404, 409, 429, 503),
+        response_headers=LAUNCH_HEADERS[:1],
+    )
+    async def rerun(
+        self, rerun_job: FromDishka[RerunJob], job_id: Annotated[str, JOB_IN_PATH]
+    ) -> Response[LaunchResponse]:
+        return launch_response(await rerun_job(job_id))
 
 
 def _message(item: Job | FeedSignal) -> ServerSentEventMessage:

@@ -121,7 +121,10 @@ async function request(path, { method = 'GET', headers = {}, body, signal, exact
 const query = (params) => {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
-    if (value !== null && value !== undefined && value !== '') search.set(key, value);
+    // An array is a repeated parameter (status=failed&status=cancelled).
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (one !== null && one !== undefined && one !== '') search.append(key, one);
+    }
   }
   const text = search.toString();
   return text ? `?${text}` : '';
@@ -166,14 +169,23 @@ export const api = {
     return (await request('/launch/metrics', { signal })).data;
   },
 
-  /** GET /jobs → {jobs, next_cursor} */
-  async jobs({ limit = 20, cursor = null } = {}, { signal } = {}) {
-    return (await request(`/jobs${query({ limit, cursor })}`, { signal })).data;
+  /** GET /jobs → {jobs, next_cursor}, of any of `statuses` and of `metric` when given */
+  async jobs({ limit = 20, cursor = null, statuses = [], metric = null } = {}, { signal } = {}) {
+    const path = `/jobs${query({ limit, cursor, status: statuses, metric })}`;
+    return (await request(path, { signal })).data;
   },
 
   /** GET /jobs/{job_id} → job */
   async job(jobId, { signal } = {}) {
     return (await request(`/jobs/${encodeURIComponent(jobId)}`, { signal })).data;
+  },
+
+  /** POST /jobs/{job_id}/rerun → {job_id, status} of the new job (409 while it is active) */
+  async rerun(jobId) {
+    const { data, response } = await request(`/jobs/${encodeURIComponent(jobId)}/rerun`, {
+      method: 'POST',
+    });
+    return { ...data, location: response.headers.get('location') };
   },
 
   /** POST /jobs/{job_id}/cancel → job (409 when it already finished) */

@@ -10,7 +10,6 @@ const wallClockFormat = new Intl.DateTimeFormat(locale, {
   timeZone: 'UTC',
 });
 const localFormat = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium' });
-const localTimeFormat = new Intl.DateTimeFormat(locale, { timeStyle: 'medium' });
 
 /** 20000 → "20,000" (in the browser's locale). */
 export const formatCount = (n) => countFormat.format(n);
@@ -60,15 +59,6 @@ export function formatWallClock(iso) {
 export function formatInstant(iso) {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? null : localFormat.format(date);
-}
-
-/** A zoned instant as a short local time when it is today, else date and time. */
-export function formatInstantShort(iso) {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  return date.toDateString() === new Date().toDateString()
-    ? localTimeFormat.format(date)
-    : localFormat.format(date);
 }
 
 /** The date part of an ISO date or date-time, formatted: for table date ranges. */

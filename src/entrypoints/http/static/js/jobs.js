@@ -1,5 +1,6 @@
-// The Jobs tab: launching the metric, the list of jobs (newest first, with "Load more"),
-// each job's live state, cancelling, and copying an exact result (an A/B test's result is
+// The Jobs tab: launching the metric, the list of jobs (newest first, with "Load more",
+// filtered by status and metric), each job's live state, cancelling one or every queued
+// job, running a finished one again, and copying an exact result (an A/B test's result is
 // summed up here and drawn in the Experiments tab).
 //
 // Jobs are kept in a Map by id and each has one <li>, created once and then updated in
@@ -12,7 +13,6 @@ import { announce, byId, fromTemplate, h, setMessage } from './dom.js';
 import {
   formatDuration,
   formatInstant,
-  formatInstantShort,
   formatPercent,
   groupDigits,
   shortId,
@@ -20,6 +20,7 @@ import {
 import { formatNumber, formatP, formatPercent as formatTestPercent, headline } from './verdict.js';
 
 const PAGE_SIZE = 20;
+const BULK_PAGES = 10; // pages of 100 queued jobs read at most for "Cancel queued…"
 const UNPICKED_HINT_AFTER = 30_000; // ms a job may wait before we hint that no worker runs
 
 const STATUS = {
@@ -96,7 +97,18 @@ export function createJobsView({ onActivity }) {
     launch: byId('launch'),
     launchMessage: byId('launch-message'),
     jobsMessage: byId('jobs-message'),
+    noneMatch: byId('jobs-none-match'),
+    filter: byId('job-filter'),
+    metric: byId('job-filter-metric'),
+    cancelQueued: byId('cancel-queued'),
   };
+
+  // What the list shows: any of these statuses (all when none is ticked), of this metric.
+  let filter = { statuses: [], metric: '' };
+  const admits = (job) =>
+    (filter.statuses.length === 0 || filter.statuses.includes(job.status)) &&
+    (!filter.metric || job.metric === filter.metric);
+  const filtered = () => filter.statuses.length > 0 || filter.metric !== '';
 
   const jobs = new Map(); // job_id → job
   const items = new Map(); // job_id → <li>
@@ -145,7 +157,7 @@ export function createJobsView({ onActivity }) {
     part(li, '.job__metric').textContent = job.metric;
     const created = part(li, '.job__created time');
     created.dateTime = job.created_at;
-    created.textContent = formatInstantShort(job.created_at);
+    created.textContent = formatInstant(job.created_at) ?? job.created_at;
     created.title = formatInstant(job.created_at) ?? job.created_at;
 
     // Progress: a percentage for people, the ARIA values for assistive tech and tests.
@@ -175,6 +187,7 @@ export function createJobsView({ onActivity }) {
       renderResult(li, job.status === 'succeeded' ? job.result : null);
     }
     renderCancel(li, job);
+    renderRerun(li, job);
 
     tickItem(li, job, Date.now());
   }
@@ -255,6 +268,24 @@ export function createJobsView({ onActivity }) {
     button.setAttribute('aria-label', `${pending ? 'Cancelling' : 'Cancel'} job ${shortId(job.job_id)}`);
   }
 
+  /** The "Run again" button, present only once the job is finished. */
+  function renderRerun(li, job) {
+    let button = part(li, '.job__rerun');
+    if (isActive(job)) {
+      button?.remove();
+      return;
+    }
+    if (!button) {
+      button = h('button', {
+        type: 'button',
+        class: 'button button--small job__rerun',
+        'data-testid': 'job-rerun',
+      }, 'Run again');
+      part(li, '.job__head').append(button);
+    }
+    button.setAttribute('aria-label', `Run job ${shortId(job.job_id)} again`);
+  }
+
   /** The parts that change with the clock: elapsed time and the "no worker" hint. */
   function tickItem(li, job, now) {
     let label = 'Elapsed';
@@ -303,7 +334,17 @@ export function createJobsView({ onActivity }) {
   }
 
   function renderEmpty() {
-    el.empty.hidden = !(firstPageLoaded && jobs.size === 0);
+    const none = firstPageLoaded && jobs.size === 0;
+    el.empty.hidden = !(none && !filtered());
+    el.noneMatch.hidden = !(none && filtered());
+  }
+
+  function forget(jobId) {
+    const li = items.get(jobId);
+    if (li?.contains(document.activeElement)) el.filter.querySelector('input')?.focus();
+    li?.remove();
+    items.delete(jobId);
+    jobs.delete(jobId);
   }
 
   function renderMore() {
@@ -314,6 +355,13 @@ export function createJobsView({ onActivity }) {
   function upsert(job) {
     if (!job || typeof job.job_id !== 'string') return false;
     const shown = jobs.get(job.job_id);
+    if (!admits(job)) {
+      // A job the filters leave out (or one that changed out of them) is not shown.
+      if (!shown || !isNewer(shown, job)) return false;
+      forget(job.job_id);
+      renderEmpty();
+      return true;
+    }
     if (shown && (!isNewer(shown, job) || JSON.stringify(shown) === JSON.stringify(job))) return false;
     jobs.set(job.job_id, job);
     let li = items.get(job.job_id);
@@ -334,7 +382,7 @@ export function createJobsView({ onActivity }) {
   function refresh() {
     refreshing ??= (async () => {
       try {
-        const page = await api.jobs({ limit: PAGE_SIZE });
+        const page = await api.jobs({ limit: PAGE_SIZE, ...filter });
         let changed = false;
         for (const job of page.jobs) changed = upsert(job) || changed;
         if (!firstPageLoaded) {
@@ -367,7 +415,7 @@ export function createJobsView({ onActivity }) {
     el.more.disabled = true;
     el.more.textContent = 'Loading…';
     try {
-      const page = await api.jobs({ limit: PAGE_SIZE, cursor: olderCursor });
+      const page = await api.jobs({ limit: PAGE_SIZE, cursor: olderCursor, ...filter });
       page.jobs.forEach(upsert);
       olderCursor = page.next_cursor;
       setMessage(el.jobsMessage, '');
@@ -382,6 +430,36 @@ export function createJobsView({ onActivity }) {
       if (hadFocus && el.more.hidden) el.list.lastElementChild?.focus();
     }
   });
+
+  // ---- Filtering ---------------------------------------------------------------------
+
+  /** Reads the form's filters and lists the jobs again from the newest. */
+  function applyFilter() {
+    const form = new FormData(el.filter);
+    filter = { statuses: form.getAll('status').map(String), metric: String(form.get('metric') ?? '') };
+    for (const jobId of [...jobs.keys()]) forget(jobId);
+    firstPageLoaded = false;
+    olderCursor = null;
+    renderMore();
+    el.list.setAttribute('aria-busy', 'true');
+    return refresh().catch(() => {});
+  }
+
+  el.filter.addEventListener('change', applyFilter);
+  el.filter.addEventListener('submit', (event) => event.preventDefault());
+
+  async function loadMetricNames() {
+    try {
+      const { metrics } = await api.metrics();
+      for (const { name } of metrics) {
+        if (![...el.metric.options].some((option) => option.value === name)) {
+          el.metric.append(h('option', { value: name }, name));
+        }
+      }
+    } catch {
+      // The filter still works for "All metrics"; the launch buttons report the outage.
+    }
+  }
 
   // ---- Launching ---------------------------------------------------------------------
 
@@ -442,7 +520,82 @@ export function createJobsView({ onActivity }) {
     }
   });
 
-  // ---- Cancelling and copying --------------------------------------------------------
+  // ---- Cancelling, running again and copying ------------------------------------------
+
+  /** Every queued job's id, whatever the list shows (up to BULK_PAGES pages of 100). */
+  async function queuedJobIds() {
+    const ids = [];
+    let cursor = null;
+    for (let page = 0; page < BULK_PAGES; page += 1) {
+      const read = await api.jobs({ limit: 100, cursor, statuses: ['queued'] });
+      ids.push(...read.jobs.map((job) => job.job_id));
+      cursor = read.next_cursor;
+      if (!cursor) break;
+    }
+    return ids;
+  }
+
+  el.cancelQueued.addEventListener('click', async () => {
+    el.cancelQueued.disabled = true;
+    try {
+      const ids = await queuedJobIds();
+      if (ids.length === 0) {
+        setMessage(el.jobsMessage, 'No job is queued: there is nothing to cancel.', 'ok');
+        return;
+      }
+      const jobsText = ids.length === 1 ? '1 queued job' : `${ids.length} queued jobs`;
+      if (!window.confirm(`Cancel ${jobsText}? They will not run.`)) return;
+      let done = 0;
+      for (const jobId of ids) {
+        try {
+          upsert(await api.cancel(jobId));
+          done += 1;
+        } catch (error) {
+          if (error.status !== 409) throw error; // 409: it finished meanwhile
+        }
+      }
+      setMessage(el.jobsMessage, `Cancelled ${done === 1 ? '1 queued job' : `${done} queued jobs`}.`, 'ok');
+      announce(`Cancelled ${done} queued jobs`);
+      onActivity();
+    } catch (error) {
+      setMessage(el.jobsMessage, explain(error, { action: 'cancel the queued jobs' }), 'error');
+    } finally {
+      el.cancelQueued.disabled = false;
+    }
+  });
+
+  async function rerun(jobId, li, button) {
+    const message = part(li, '.job__message');
+    const job = jobs.get(jobId);
+    button.disabled = true;
+    try {
+      const accepted = await api.rerun(jobId);
+      message.textContent = `Running again as job ${shortId(accepted.job_id)}.`;
+      upsert({
+        ...job,
+        job_id: accepted.job_id,
+        status: accepted.status,
+        progress: 0,
+        phase: null,
+        result: null,
+        error: null,
+        attempts: 0,
+        cancel_requested: false,
+        created_at: new Date().toISOString(),
+        started_at: null,
+        finished_at: null,
+        worker: null,
+        rerun_of: jobId,
+      });
+      announce(`Job ${shortId(jobId)} runs again as job ${shortId(accepted.job_id)}`);
+      onActivity();
+      api.job(accepted.job_id).then(upsert, () => {});
+    } catch (error) {
+      message.textContent = `Could not run it again: ${explain(error, { action: 'run the job again' })}`;
+    } finally {
+      button.disabled = false;
+    }
+  }
 
   async function cancel(jobId, li) {
     const message = part(li, '.job__message');
@@ -487,6 +640,7 @@ export function createJobsView({ onActivity }) {
     if (!li) return;
     const jobId = li.dataset.jobId;
     if (button.matches('.job__cancel')) cancel(jobId, li);
+    else if (button.matches('.job__rerun')) rerun(jobId, li, button);
     else if (button.matches('.job__copy')) copy(jobId, button);
   });
 
@@ -504,6 +658,7 @@ export function createJobsView({ onActivity }) {
   function activate() {
     visible = true;
     startTicker();
+    loadMetricNames();
     return refresh().catch(() => {});
   }
 

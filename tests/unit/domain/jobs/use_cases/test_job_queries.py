@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import pytest
 
@@ -258,3 +259,33 @@ async def test_cancel_rejects_a_malformed_id_naming_job_id(jobs: InMemoryJobRepo
         await CancelJob(jobs, CLOCK)("nope")
 
     assert raised.value.parameter == "job_id"
+
+
+async def test_list_filters_by_status_and_metric(jobs: InMemoryJobRepository) -> None:
+    queued = await add_job(jobs)
+    running = await running_job(jobs)
+
+    only_running = await ListJobs(jobs)(status=["running"])
+    both = await ListJobs(jobs)(status=["running", "queued"], metric="calculate_metric")
+    other_metric = await ListJobs(jobs)(metric="ab_test")
+
+    assert [job.id for job in only_running.jobs] == [running.id]
+    assert {job.id for job in both.jobs} == {queued.id, running.id}
+    assert other_metric.jobs == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "parameter"),
+    [
+        ({"status": ["lost"]}, "status"),
+        ({"metric": ""}, "metric"),
+        ({"metric": "m" * 201}, "metric"),
+    ],
+)
+async def test_list_refuses_an_unknown_status_or_a_bad_metric_naming_it(
+    jobs: InMemoryJobRepository, arguments: dict[str, Any], parameter: str
+) -> None:
+    with pytest.raises(InvalidParameter) as raised:
+        await ListJobs(jobs)(**arguments)
+
+    assert raised.value.parameter == parameter

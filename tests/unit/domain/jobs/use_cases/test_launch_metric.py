@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 
 from domain.analytics.calculate_metric import CalculateMetric
-from domain.jobs.errors import QueueUnavailable
+from domain.jobs.errors import IdempotencyKeyReused, JobNotFound, JobStillActive, QueueUnavailable
 from domain.jobs.limits import JobLimits
-from domain.jobs.model import JobStatus
+from domain.jobs.model import JobStatus, new_job_id
 from domain.jobs.use_cases.launch_metric import METRIC_NAME, LaunchMetric
+from domain.jobs.use_cases.rerun_job import RerunJob
 from domain.shared.errors import InvalidParameter, Overloaded
 from domain.shared.metrics import JsonObject, Metric, MetricRegistry, Progress
 from tests.support.fakes import FakeClock, InMemoryJobRepository, InMemoryTaskQueue
@@ -65,7 +66,7 @@ def launch(jobs: InMemoryJobRepository, queue: InMemoryTaskQueue, clock: FakeClo
 async def test_creates_a_queued_job_and_enqueues_its_id(
     launch: LaunchMetric, jobs: InMemoryJobRepository, queue: InMemoryTaskQueue
 ) -> None:
-    job = await launch()
+    job = (await launch()).job
 
     assert job.status is JobStatus.QUEUED
     assert job.metric == METRIC_NAME
@@ -78,7 +79,7 @@ async def test_creates_a_queued_job_and_enqueues_its_id(
 async def test_each_launch_without_a_key_creates_a_new_job(
     launch: LaunchMetric, queue: InMemoryTaskQueue
 ) -> None:
-    first, second = await launch(), await launch()
+    first, second = (await launch()).job, (await launch()).job
 
     assert first.id != second.id
     assert queue.enqueued == [first.id, second.id]
@@ -87,8 +88,8 @@ async def test_each_launch_without_a_key_creates_a_new_job(
 async def test_the_same_idempotency_key_returns_the_same_job_and_enqueues_it_once(
     launch: LaunchMetric, jobs: InMemoryJobRepository, queue: InMemoryTaskQueue
 ) -> None:
-    first = await launch(idempotency_key="run-42")
-    again = await launch(idempotency_key="run-42")
+    first = (await launch(idempotency_key="run-42")).job
+    again = (await launch(idempotency_key="run-42")).job
 
     assert again == first
     assert first.idempotency_key == "run-42"
@@ -99,10 +100,10 @@ async def test_the_same_idempotency_key_returns_the_same_job_and_enqueues_it_onc
 async def test_a_known_idempotency_key_returns_its_job_even_at_the_limit(
     launch: LaunchMetric, queue: InMemoryTaskQueue
 ) -> None:
-    first = await launch(idempotency_key="run-42")
+    first = (await launch(idempotency_key="run-42")).job
     await launch()
 
-    assert await launch(idempotency_key="run-42") == first
+    assert (await launch(idempotency_key="run-42")).job == first
     assert len(queue.enqueued) == 2
 
 
@@ -122,7 +123,7 @@ async def test_rejects_an_invalid_idempotency_key_naming_the_header(
 async def test_accepts_an_idempotency_key_of_the_longest_allowed_length(
     launch: LaunchMetric,
 ) -> None:
-    job = await launch(idempotency_key="k" * 255)
+    job = (await launch(idempotency_key="k" * 255)).job
 
     assert job.idempotency_key == "k" * 255
 
@@ -145,11 +146,11 @@ async def test_refuses_with_overloaded_at_max_active_and_creates_nothing(
 async def test_finished_jobs_do_not_count_towards_max_active(
     launch: LaunchMetric, jobs: InMemoryJobRepository, queue: InMemoryTaskQueue, clock: FakeClock
 ) -> None:
-    first = await launch()
+    first = (await launch()).job
     await launch()
     await JobStore(jobs, clock).cancel(first.id)
 
-    third = await launch()
+    third = (await launch()).job
 
     assert queue.enqueued[-1] == third.id
 
@@ -179,7 +180,7 @@ async def test_a_job_that_could_not_be_queued_does_not_count_towards_max_active(
             await launch()
     queue.down = False
 
-    job = await launch()
+    job = (await launch()).job
 
     assert queue.enqueued == [job.id]
     assert len(jobs.jobs) == 4
@@ -188,11 +189,11 @@ async def test_a_job_that_could_not_be_queued_does_not_count_towards_max_active(
 async def test_a_lost_running_job_does_not_hold_a_slot_forever() -> None:
     jobs, queue, clock = InMemoryJobRepository(), InMemoryTaskQueue(), FakeClock()
     launch = LaunchMetric(jobs, queue, limits(max_active=1, time_limit=60), clock, registry())
-    stuck = await launch()
+    stuck = (await launch()).job
     await JobStore(jobs, clock).start(stuck.id, worker="gone:1", max_attempts=3)
     clock.advance(dt.timedelta(minutes=5))
 
-    fresh = await launch()
+    fresh = (await launch()).job
 
     lost = await jobs.get(stuck.id)
     assert lost is not None
@@ -208,8 +209,8 @@ async def test_a_launch_the_queue_refused_can_be_retried_with_the_same_key() -> 
         await launch(idempotency_key="report-1")
     queue.down = False
 
-    retried = await launch(idempotency_key="report-1")
-    again = await launch(idempotency_key="report-1")
+    retried = (await launch(idempotency_key="report-1")).job
+    again = (await launch(idempotency_key="report-1")).job
 
     assert retried.status is JobStatus.QUEUED
     assert again.id == retried.id
@@ -219,7 +220,7 @@ async def test_a_launch_the_queue_refused_can_be_retried_with_the_same_key() -> 
 async def test_launches_the_named_metric_with_its_parameters_defaults_filled_in(
     launch: LaunchMetric, queue: InMemoryTaskQueue
 ) -> None:
-    job = await launch(metric="window", params={"days": 30})
+    job = (await launch(metric="window", params={"days": 30})).job
 
     assert (job.metric, job.params) == ("window", {"days": 30, "alpha": 0.05})
     assert queue.enqueued == [job.id]
@@ -254,3 +255,68 @@ async def test_wrong_parameters_are_refused_before_anything_is_queued(
 
     assert raised.value.parameter == named
     assert (jobs.jobs, queue.enqueued) == ({}, [])
+
+
+async def test_a_launch_with_a_used_key_is_a_replay_and_a_new_one_is_not(
+    launch: LaunchMetric, queue: InMemoryTaskQueue
+) -> None:
+    first = await launch(metric="window", params={"days": 30}, idempotency_key="w-30")
+    # The defaults filled in by the metric make the two requests the same one.
+    again = await launch(
+        metric="window", params={"days": 30, "alpha": 0.05}, idempotency_key="w-30"
+    )
+
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.job == first.job
+    assert queue.enqueued == [first.job.id]
+
+
+@pytest.mark.parametrize(
+    ("metric", "params"),
+    [("window", {"days": 31}), ("window", {"days": 30, "alpha": 0.01}), ("calculate_metric", {})],
+)
+async def test_a_used_key_with_another_request_is_refused_and_queues_nothing(
+    launch: LaunchMetric, queue: InMemoryTaskQueue, metric: str, params: JsonObject
+) -> None:
+    await launch(metric="window", params={"days": 30}, idempotency_key="w-30")
+
+    with pytest.raises(IdempotencyKeyReused) as raised:
+        await launch(metric=metric, params=params, idempotency_key="w-30")
+
+    assert "w-30" in raised.value.detail
+    assert len(queue.enqueued) == 1
+
+
+async def test_a_rerun_is_a_new_job_linked_to_the_one_it_runs_again(
+    launch: LaunchMetric, jobs: InMemoryJobRepository, queue: InMemoryTaskQueue, clock: FakeClock
+) -> None:
+    original = (await launch(metric="window", params={"days": 30})).job
+    await JobStore(jobs, clock).cancel(original.id)
+
+    rerun = await RerunJob(jobs, launch)(str(original.id))
+
+    assert not rerun.replayed
+    assert rerun.job.id != original.id
+    assert (rerun.job.metric, rerun.job.params, rerun.job.rerun_of) == (
+        "window",
+        {"days": 30, "alpha": 0.05},
+        original.id,
+    )
+    assert rerun.job.status is JobStatus.QUEUED
+    assert queue.enqueued == [original.id, rerun.job.id]
+    kept = await jobs.get(original.id)
+    assert kept is not None
+    assert (kept.status, kept.rerun_of) == (JobStatus.CANCELLED, None)
+
+
+async def test_only_a_finished_job_runs_again(
+    launch: LaunchMetric, jobs: InMemoryJobRepository, queue: InMemoryTaskQueue
+) -> None:
+    queued = (await launch()).job
+
+    with pytest.raises(JobStillActive):
+        await RerunJob(jobs, launch)(str(queued.id))
+    with pytest.raises(JobNotFound):
+        await RerunJob(jobs, launch)(str(new_job_id()))
+
+    assert queue.enqueued == [queued.id]
