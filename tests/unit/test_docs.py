@@ -47,6 +47,7 @@ HEXAGON = {
         "WatchJobs",
         "RunMetric",
         "ListMetrics",
+        "RecoverJobs",
     ),
     "ports": (
         "TableSources",
@@ -59,6 +60,7 @@ HEXAGON = {
         "JobRepository",
         "TaskQueue",
         "JobFeed",
+        "SweepLock",
         "Clock",
         "Metric",
         "ExperimentData",
@@ -78,6 +80,7 @@ HEXAGON = {
         "LoggedJobRepository",
         "CeleryTaskQueue",
         "PostgresJobFeed",
+        "PostgresSweepLock",
         "PostgresExperimentData",
         "SystemClock",
     ),

@@ -40,7 +40,7 @@ async def test_a_row_as_the_trigger_sends_it_reads_back_as_the_stored_job(
         max_active=10,
     )
     started, _ = await update_job(
-        jobs, job, lambda j: j.start(worker="w:1", max_attempts=3, now=clock.now())
+        jobs, job, lambda j: j.start(worker="w:1", max_attempts=3, now=clock.now(), lease=30)
     )
     assert started is not None
     done, _ = await update_job(
@@ -107,7 +107,7 @@ async def test_the_largest_ab_test_job_still_fits_in_a_change_notification(
         max_active=10,
     )
     started, _ = await update_job(
-        jobs, job, lambda j: j.start(worker="w" * 100, max_attempts=3, now=clock.now())
+        jobs, job, lambda j: j.start(worker="w" * 100, max_attempts=3, now=clock.now(), lease=30)
     )
     assert started is not None
 
