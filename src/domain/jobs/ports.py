@@ -69,3 +69,10 @@ class JobFeed(Protocol):
         anything. Raises Unavailable when the feed cannot be set up.
         """
         ...
+
+
+class WorkerProbe(Protocol):
+    async def gone(self, worker: str) -> bool:
+        """Whether the worker named so (as `Job.worker` names it) is known to be dead; False
+        when it lives, or when this process cannot tell (another host)."""
+        ...

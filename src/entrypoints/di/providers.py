@@ -26,6 +26,7 @@ from adapters.caching.log_reader import CachedLogReader
 from adapters.celery.app import QueueConfig, create_celery
 from adapters.celery.task_queue import CeleryTaskQueue
 from adapters.csv.sources import FileSystemTableSources
+from adapters.local_workers import LocalWorkerProbe
 from adapters.logging.jobs import LoggedJobRepository
 from adapters.postgres.catalog import CATALOG_CHANNEL, PostgresTableCatalog
 from adapters.postgres.experiment_data import PostgresExperimentData
@@ -48,7 +49,7 @@ from domain.health.ports import CacheMonitor, DatabaseProbe
 from domain.health.use_cases.check_cache import CheckCache
 from domain.health.use_cases.check_health import CheckHealth
 from domain.jobs.limits import JobLimits
-from domain.jobs.ports import JobFeed, JobRepository, SweepLock, TaskQueue
+from domain.jobs.ports import JobFeed, JobRepository, SweepLock, TaskQueue, WorkerProbe
 from domain.jobs.use_cases.cancel_job import CancelJob
 from domain.jobs.use_cases.get_job_result import GetJobResult
 from domain.jobs.use_cases.launch_metric import LaunchMetric
@@ -119,6 +120,10 @@ class JobsProvider(Provider):
     jobs = provide(PostgresJobRepository, provides=JobRepository, scope=Scope.APP)
     sweep_lock = provide(PostgresSweepLock, provides=SweepLock, scope=Scope.APP)
 
+    @provide(scope=Scope.APP)
+    def worker_probe(self) -> WorkerProbe:
+        return LocalWorkerProbe()
+
     @decorate
     def logged_jobs(self, jobs: JobRepository) -> JobRepository:
         return LoggedJobRepository(jobs)
@@ -141,11 +146,22 @@ class JobsProvider(Provider):
 
     @provide(scope=Scope.REQUEST)
     def run_metric(
-        self, jobs: JobRepository, limits: JobLimits, clock: Clock, metrics: MetricRegistry
+        self,
+        jobs: JobRepository,
+        limits: JobLimits,
+        clock: Clock,
+        metrics: MetricRegistry,
+        workers: WorkerProbe,
     ) -> RunMetric:
-        # Names the process, so an operator (or a fault test) can find a job's worker.
+        # Names the process, so an operator (or a fault test) can find a job's worker, and
+        # another child of this host can tell that it died (LocalWorkerProbe).
         return RunMetric(
-            jobs, limits, clock, metrics, worker=f"{socket.gethostname()}:{os.getpid()}"
+            jobs,
+            limits,
+            clock,
+            metrics,
+            workers,
+            worker=f"{socket.gethostname()}:{os.getpid()}",
         )
 
 

@@ -5,7 +5,12 @@ from tests.support.fakes.analytics import InMemoryExperimentData
 from tests.support.fakes.cache import InMemoryCacheServer, InMemoryLogCache
 from tests.support.fakes.clock import EPOCH, FakeClock
 from tests.support.fakes.health import InMemoryDatabaseProbe
-from tests.support.fakes.jobs import InMemoryJobRepository, InMemorySweepLock, InMemoryTaskQueue
+from tests.support.fakes.jobs import (
+    InMemoryJobRepository,
+    InMemorySweepLock,
+    InMemoryTaskQueue,
+    InMemoryWorkerProbe,
+)
 from tests.support.fakes.tables import (
     InMemoryDatabase,
     InMemoryLogReader,
@@ -31,4 +36,5 @@ __all__ = [
     "InMemoryTableSources",
     "InMemoryTables",
     "InMemoryTaskQueue",
+    "InMemoryWorkerProbe",
 ]

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from domain.jobs.errors import QueueUnavailable, TooManyJobs
 from domain.jobs.model import Job, JobId, JobsPage, JobStatus
-from domain.jobs.ports import JobRepository, SweepLock, TaskQueue
+from domain.jobs.ports import JobRepository, SweepLock, TaskQueue, WorkerProbe
 
 
 class InMemoryJobRepository(JobRepository):
@@ -116,3 +116,13 @@ class InMemoryTaskQueue(TaskQueue):
         if self.down:
             raise QueueUnavailable("the broker is unreachable (down on purpose)")
         self.enqueued.append(job_id)
+
+
+class InMemoryWorkerProbe(WorkerProbe):
+    """Knows the workers named in `dead` are gone, and no other."""
+
+    def __init__(self) -> None:
+        self.dead: set[str] = set()
+
+    async def gone(self, worker: str) -> bool:
+        return worker in self.dead

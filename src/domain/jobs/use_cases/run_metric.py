@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from domain.jobs.limits import JobLimits
 from domain.jobs.model import Job, JobStatus, parse_job_id
-from domain.jobs.ports import JobRepository
+from domain.jobs.ports import JobRepository, WorkerProbe
 from domain.jobs.store import Change, update_job
 from domain.shared.clock import Clock
 from domain.shared.errors import Unavailable
@@ -17,10 +17,10 @@ from domain.shared.metrics import MetricRegistry, MetricStopped, Progress
 class RunMetric:
     """Runs one delivery of a job, on a worker.
 
-    - Only a queued job starts, or a running one whose lease ran out (its worker was lost):
-      that one runs again as a new attempt. A delivery of a job running under a live lease
-      (a duplicate message) does nothing and uses no attempt; a cancelled or finished job is
-      left as it is.
+    - Only a queued job starts, or a running one whose worker was lost (its lease ran out,
+      or its process is known dead: a killed child on this host): that one runs again as a
+      new attempt. A delivery of a job running under a live lease (a duplicate message) does
+      nothing and uses no attempt; a cancelled or finished job is left as it is.
     - Each start counts an attempt; past `max_attempts` the job fails without running.
     - The job's metric runs with the parameters it was launched with; a metric this worker
       does not know fails the job.
@@ -40,6 +40,7 @@ class RunMetric:
         limits: JobLimits,
         clock: Clock,
         metrics: MetricRegistry,
+        workers: WorkerProbe,
         *,
         worker: str,
     ) -> None:
@@ -47,18 +48,26 @@ class RunMetric:
         self._limits = limits
         self._clock = clock
         self._metrics = metrics
+        self._workers = workers
         self._worker = worker
 
     async def __call__(self, job_id: str) -> Job | None:
         limits = self._limits
+        current = await self._jobs.get(parse_job_id(job_id))
+        if current is None:
+            return None
+        gone = None
+        if current.status is JobStatus.RUNNING and current.worker is not None:
+            gone = current.worker if await self._workers.gone(current.worker) else None
         job, started = await update_job(
             self._jobs,
-            parse_job_id(job_id),
+            current,
             lambda j: j.start(
                 worker=self._worker,
                 max_attempts=limits.max_attempts,
                 now=self._clock.now(),
                 lease=limits.lease,
+                holder_gone=gone is not None and j.worker == gone,
             ),
         )
         if job is None or not started or job.status is not JobStatus.RUNNING:

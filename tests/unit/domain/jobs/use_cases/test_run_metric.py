@@ -15,7 +15,7 @@ from domain.jobs.use_cases.cancel_job import CancelJob
 from domain.jobs.use_cases.run_metric import RunMetric
 from domain.shared.metrics import JsonObject, Metric, MetricRegistry, MetricStopped, Progress
 from tests.support.brief import brief_metric, metric_upper_bound
-from tests.support.fakes import FakeClock, InMemoryJobRepository
+from tests.support.fakes import FakeClock, InMemoryJobRepository, InMemoryWorkerProbe
 from tests.support.jobs import JobStore
 
 ITERATIONS = 10_000
@@ -113,6 +113,7 @@ def run_metric(
     metrics: list[Metric] | None = None,
     progress_interval: float = 0.0,
     lease: float = 30.0,
+    probe: InMemoryWorkerProbe | None = None,
 ) -> RunMetric:
     limits = JobLimits(
         max_active=100,
@@ -122,7 +123,9 @@ def run_metric(
         lease=lease,
     )
     registry = MetricRegistry(metrics or [CalculateMetric(iterations=ITERATIONS)])
-    return RunMetric(jobs, limits, CLOCK, registry, worker="worker-1")
+    return RunMetric(
+        jobs, limits, CLOCK, registry, probe or InMemoryWorkerProbe(), worker="worker-1"
+    )
 
 
 def store(jobs: InMemoryJobRepository) -> JobStore:
@@ -194,6 +197,20 @@ async def test_a_delivery_of_a_job_running_under_a_live_lease_does_nothing(
     assert again == running
     assert await jobs.get(job.id) == running
     assert jobs.reports == []
+
+
+async def test_a_delivery_of_a_job_whose_worker_died_on_this_host_takes_it_over_at_once(
+    jobs: CountingJobRepository,
+) -> None:
+    job = await queued_job(jobs)
+    await store(jobs).start(job.id, worker="host:41", max_attempts=3)
+    probe = InMemoryWorkerProbe()
+    probe.dead.add("host:41")
+
+    done = await run_metric(jobs, probe=probe)(str(job.id))
+
+    assert done is not None
+    assert (done.status, done.attempts, done.losses) == (JobStatus.SUCCEEDED, 2, 1)
 
 
 async def test_a_duplicate_delivered_while_the_job_runs_uses_no_attempt() -> None:
