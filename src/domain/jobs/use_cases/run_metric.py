@@ -94,7 +94,8 @@ class RunMetric:
         try:
             async with run.heartbeats():
                 result = await metric.run(
-                    job.params, Progress(report=run.record, should_stop=run.should_stop)
+                    job.params,
+                    Progress(report=run.record, should_stop=run.should_stop, due=run.due),
                 )
         except MetricStopped:
             if run.timed_out:
@@ -133,10 +134,12 @@ class _Attempt:
 
     async def record(self, fraction: float, phase: str | None) -> bool:
         self._latest = (fraction, phase)
-        new_phase = phase is not None and phase != self.view.phase
-        if new_phase or time.monotonic() - self._written_at >= self._limits.progress_interval:
+        if (phase is not None and phase != self.view.phase) or self.due():
             await self._write()
         return self._keep_going
+
+    def due(self) -> bool:
+        return time.monotonic() - self._written_at >= self._limits.progress_interval
 
     def should_stop(self) -> bool:
         self.timed_out = time.monotonic() > self._deadline
