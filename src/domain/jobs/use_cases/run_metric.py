@@ -18,8 +18,8 @@ class RunMetric:
     """Runs one delivery of a job, on a worker.
 
     - Only a queued job starts, or a running one whose worker was lost (its lease ran out,
-      or its process is known dead: a killed child on this host): that one runs again as a
-      new attempt. A delivery of a job running under a live lease (a duplicate message) does
+      or its process is known dead: a killed child on this host; or it is this very worker,
+      whose run ended): that one runs again as a new attempt. A delivery of a job running under a live lease (a duplicate message) does
       nothing and uses no attempt; a cancelled or finished job is left as it is.
     - Each start counts an attempt; past `max_attempts` the job fails without running.
     - The job's metric runs with the parameters it was launched with; a metric this worker
@@ -58,7 +58,11 @@ class RunMetric:
             return None
         gone = None
         if current.status is JobStatus.RUNNING and current.worker is not None:
-            gone = current.worker if await self._workers.gone(current.worker) else None
+            # A worker runs one job at a time: a delivery to the very worker that holds the
+            # job means its run there ended (a retry after the job store was away).
+            mine = current.worker == self._worker
+            if mine or await self._workers.gone(current.worker):
+                gone = current.worker
         job, started = await update_job(
             self._jobs,
             current,

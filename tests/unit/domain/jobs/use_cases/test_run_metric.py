@@ -77,7 +77,9 @@ class DeliveredAgainDuringRun(CountingJobRepository):
 
     async def before_report(self, job: Job) -> None:
         if self.duplicate is None:
-            self.duplicate = await run_metric(self, metrics=[PhasedMetric()])(str(job.id))
+            self.duplicate = await run_metric(self, metrics=[PhasedMetric()], worker="worker-2")(
+                str(job.id)
+            )
 
 
 @pytest.fixture
@@ -114,6 +116,7 @@ def run_metric(
     progress_interval: float = 0.0,
     lease: float = 30.0,
     probe: InMemoryWorkerProbe | None = None,
+    worker: str = "worker-1",
 ) -> RunMetric:
     limits = JobLimits(
         max_active=100,
@@ -123,9 +126,7 @@ def run_metric(
         lease=lease,
     )
     registry = MetricRegistry(metrics or [CalculateMetric(iterations=ITERATIONS)])
-    return RunMetric(
-        jobs, limits, CLOCK, registry, probe or InMemoryWorkerProbe(), worker="worker-1"
-    )
+    return RunMetric(jobs, limits, CLOCK, registry, probe or InMemoryWorkerProbe(), worker=worker)
 
 
 def store(jobs: InMemoryJobRepository) -> JobStore:
@@ -208,6 +209,18 @@ async def test_a_delivery_of_a_job_whose_worker_died_on_this_host_takes_it_over_
     probe.dead.add("host:41")
 
     done = await run_metric(jobs, probe=probe)(str(job.id))
+
+    assert done is not None
+    assert (done.status, done.attempts, done.losses) == (JobStatus.SUCCEEDED, 2, 1)
+
+
+async def test_a_retry_on_the_worker_whose_run_ended_starts_again_at_once(
+    jobs: CountingJobRepository,
+) -> None:
+    job = await queued_job(jobs)
+    await store(jobs).start(job.id, worker="worker-1", max_attempts=3)
+
+    done = await run_metric(jobs)(str(job.id))
 
     assert done is not None
     assert (done.status, done.attempts, done.losses) == (JobStatus.SUCCEEDED, 2, 1)
