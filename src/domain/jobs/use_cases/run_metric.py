@@ -19,8 +19,9 @@ class RunMetric:
 
     - Only a queued job starts, or a running one whose worker was lost (its lease ran out,
       or its process is known dead: a killed child on this host; or it is this very worker,
-      whose run ended): that one runs again as a new attempt. A delivery of a job running under a live lease (a duplicate message) does
-      nothing and uses no attempt; a cancelled or finished job is left as it is.
+      whose run ended): that one runs again as a new attempt. A delivery of a job running
+      under a live lease (a duplicate message) does nothing and uses no attempt; a cancelled
+      or finished job is left as it is.
     - Each start counts an attempt; past `max_attempts` the job fails without running.
     - The job's metric runs with the parameters it was launched with; a metric this worker
       does not know fails the job.
