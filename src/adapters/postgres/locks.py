@@ -9,5 +9,8 @@ SCHEMA_LOCK = SERVICE
 LOAD_LOCK = SERVICE + 1
 """Held while a table loads (second key: `hashtext` of the table's name)."""
 # SERVICE + 2 was the launch lock, until migration 0006 counted the active jobs in a row.
-RETENTION_LOCK = SERVICE + 3
+SWEEP_LOCK = SERVICE + 3
+"""Held by the one process sweeping the job store for stuck jobs, for one round (second key
+0)."""
+RETENTION_LOCK = SERVICE + 4
 """Held while a batch of old finished jobs is deleted (second key 0): one process at a time."""

@@ -34,7 +34,7 @@ async def test_old_finished_jobs_are_deleted_and_active_ones_kept(settings: Sett
         finished, queued, running = await add(), await add(), await add()
         await update_job(jobs, finished, lambda j: j.cancel(now=clock.now()))
         await update_job(
-            jobs, running, lambda j: j.start(worker="w", max_attempts=3, now=clock.now())
+            jobs, running, lambda j: j.start(worker="w", max_attempts=3, now=clock.now(), lease=30)
         )
         ten_days = dt.timedelta(days=10)
         async with pool.connection() as conn:
