@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from entrypoints.serve import stop_process_group
+from devtools.processes import stop_process_group
 
 EXPERIMENTS = Path(sys.executable).with_name("experiments")
 

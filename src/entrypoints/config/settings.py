@@ -17,6 +17,7 @@ from msgspec import Meta, Struct, field
 
 Positive = Annotated[int, Meta(ge=1)]
 Seconds = Annotated[float, Meta(gt=0)]
+SecondsOrZero = Annotated[float, Meta(ge=0)]
 Url = Annotated[str, Meta(min_length=1)]
 
 
@@ -47,6 +48,10 @@ class WorkerSettings(Struct, frozen=True, kw_only=True):
     concurrency: Positive = field(
         default_factory=lambda: os.cpu_count() or 1, name="WORKER_CONCURRENCY"
     )
+    shutdown_grace: SecondsOrZero = field(default=60.0, name="WORKER_SHUTDOWN_GRACE")
+    """Seconds running jobs get to finish when the worker is stopped (SIGQUIT, or SIGTERM
+    remapped to it); then they are stopped and their messages handed back to the broker, for
+    another attempt. 0: handed back at once. `experiments serve` sets 2."""
 
 
 class DataSettings(Struct, frozen=True, kw_only=True):

@@ -238,7 +238,10 @@ def job_limits(settings: Settings) -> JobLimits:
 
 def queue_config(settings: Settings, limits: JobLimits) -> QueueConfig:
     return QueueConfig(
-        broker_url=settings.broker.url, queue=settings.broker.queue, kill_after=limits.kill_after
+        broker_url=settings.broker.url,
+        queue=settings.broker.queue,
+        kill_after=limits.kill_after,
+        shutdown_grace=settings.worker.shutdown_grace,
     )
 
 
