@@ -68,8 +68,8 @@ def serve(
     state_dir.mkdir(parents=True, exist_ok=True)
     supervisor = _Supervisor(say, stop)
     with ExitStack() as stack:
+        stack.enter_context(_only_serve_in(state_dir))
         try:
-            stack.enter_context(_only_serve_in(state_dir))
             _reclaim_worker(state_dir, say)
             _start_servers(stack, state_dir, supervisor, say)
             worker = _Worker(concurrency, state_dir / "worker.pid")

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import resource
 import shutil
+import signal
 import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
@@ -112,3 +114,12 @@ def service(
         yield running
     finally:
         running.stop()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+# A run stopped with SIGTERM (a CI timeout) still runs the fixtures' teardown, which stops the
+# servers and processes of the tier; without it they would outlive the run.
+signal.signal(signal.SIGTERM, _interrupt)

@@ -47,20 +47,27 @@ def test_launches_while_workers_are_killed_every_few_seconds_all_succeed_once(
     workers = [service.worker(concurrency=2, METRIC_ITERATIONS=20_000) for _ in range(2)]
     stop = threading.Event()
     kills: list[str] = []
+    errors: list[BaseException] = []
 
     def killer() -> None:
         turn = 0
         while not stop.wait(KILL_EVERY):
             victim: Worker = workers[turn % len(workers)]
-            # In turn: a child killed (the OOM killer), and a whole worker host lost.
-            if turn % 2 == 0 and victim.children():
-                victim.kill_child()
-                kills.append("child")
-            else:
-                victim.kill_group()
-                kills.append("host")
-                victim.start(wait=False)
             turn += 1
+            try:
+                # In turn: a child killed (the OOM killer), and a whole worker host lost.
+                if turn % 2 == 1 and victim.children():
+                    victim.kill_child()
+                    kills.append("child")
+                else:
+                    victim.kill_group()
+                    kills.append("host")
+                    victim.start(wait=False)
+            except Exception as error:
+                # A child that ended by itself meanwhile: the next turn kills another.
+                errors.append(error)
+                if not victim.running:
+                    victim.start(wait=False)
 
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
@@ -83,4 +90,4 @@ def test_launches_while_workers_are_killed_every_few_seconds_all_succeed_once(
     assert len(completions(*workers)) == JOBS
     # Only real losses count: at most the runs a kill interrupted (two per worker).
     assert sum(job.attempts - 1 for job in jobs.values()) <= 2 * len(kills)
-    assert kills, f"no worker was killed in {took:.0f} s"
+    assert len(kills) >= took / KILL_EVERY / 2, (kills, errors)

@@ -283,10 +283,11 @@ class OwnRedis:
             client.config_set("maxmemory", "0")
             client.flushall()
 
-    def pause(self, seconds: float) -> None:
-        """`CLIENT PAUSE`: every client's commands wait, as on a Redis that stalls."""
+    def pause(self, seconds: float, mode: str = "WRITE") -> None:
+        """`CLIENT PAUSE`: every client's writes (`ALL`: every command) wait, as on a Redis
+        that stalls."""
         with self.client() as client:
-            client.execute_command("CLIENT", "PAUSE", str(int(seconds * 1000)), "ALL")
+            client.execute_command("CLIENT", "PAUSE", str(int(seconds * 1000)), mode)
 
     def fill_past_maxmemory(self) -> None:
         """`maxmemory` below what it holds: every write is refused (OOM), reads still work."""
