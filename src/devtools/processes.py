@@ -44,8 +44,8 @@ def process(pid: int) -> ProcessInfo | None:
     command = tuple(part.decode(errors="replace") for part in raw.split(b"\0") if part)
     return ProcessInfo(
         pid=pid,
-        parent=int(fields[2]),
-        group=int(fields[3]),
+        parent=int(fields[1]),
+        group=int(fields[2]),
         state=fields[0],
         command=command,
         cwd=cwd,

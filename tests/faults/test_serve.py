@@ -120,8 +120,8 @@ def descendants(pid: int) -> set[int]:
     found, frontier = set(), {pid}
     while frontier:
         children = {p.pid for p in every if p.parent in frontier}
+        frontier = children - found
         found |= children
-        frontier = children
     return found
 
 
