@@ -76,7 +76,7 @@ async def test_start_progress_finish_in_order(jobs: JobStore) -> None:
 
 async def test_a_stale_attempt_writes_nothing(jobs: JobStore) -> None:
     job, _ = await jobs.jobs.add(new(), max_active=10)
-    await jobs.start(job.id, worker="w:1", max_attempts=3)
+    await jobs.start(job.id, worker="w:1", max_attempts=3, lease=0)
     await jobs.start(job.id, worker="w:2", max_attempts=3)
 
     assert await jobs.report_progress(job.id, 1, 0.3) is False
@@ -89,12 +89,12 @@ async def test_a_stale_attempt_writes_nothing(jobs: JobStore) -> None:
 async def test_past_max_attempts_a_start_fails_the_job(jobs: JobStore) -> None:
     job, _ = await jobs.jobs.add(new(), max_active=10)
     for _ in range(2):
-        await jobs.start(job.id, worker="w", max_attempts=2)
+        await jobs.start(job.id, worker="w", max_attempts=2, lease=0)
 
     third = await jobs.start(job.id, worker="w", max_attempts=2)
 
     assert third is not None
-    assert (third.status, third.attempts) == (JobStatus.FAILED, 2)
+    assert (third.status, third.attempts, third.losses) == (JobStatus.FAILED, 2, 2)
     assert third.error is not None
     assert "2 attempts" in third.error
 
@@ -126,22 +126,82 @@ async def test_cancel_ends_a_queued_job_and_flags_a_running_one(jobs: JobStore) 
     assert await jobs.start(queued.id, worker="w", max_attempts=3) == cancelled
 
 
-async def test_fail_lost_fails_only_runs_older_than_the_limit(jobs: JobStore) -> None:
-    running, _ = await jobs.jobs.add(new(), max_active=10)
-    queued, _ = await jobs.jobs.add(new(), max_active=10)
-    await jobs.start(running.id, worker="w", max_attempts=3)
+async def test_a_delivery_under_a_live_lease_changes_nothing(jobs: JobStore) -> None:
+    job, _ = await jobs.jobs.add(new(), max_active=10)
+    started = await jobs.start(job.id, worker="w:1", max_attempts=3)
 
-    kept = await jobs.fail_lost(running_for=3600)
+    again = await jobs.start(job.id, worker="w:2", max_attempts=3)
+
+    assert again == started
+    assert await jobs.jobs.get(job.id) == started
+
+
+async def test_an_expired_lease_queues_the_job_again_counting_a_loss(jobs: JobStore) -> None:
+    job, _ = await jobs.jobs.add(new(), max_active=10)
+    started = await jobs.start(job.id, worker="w:1", max_attempts=3, lease=0)
+    assert started is not None
+
+    requeued = await jobs.expire_lease(job.id, max_attempts=3)
+    restarted = await jobs.start(job.id, worker="w:2", max_attempts=3)
+
+    assert requeued is not None
+    assert (requeued.status, requeued.worker, requeued.lease_expires_at) == (
+        JobStatus.QUEUED,
+        None,
+        None,
+    )
+    assert (requeued.losses, requeued.republished, requeued.attempts) == (1, 1, 1)
+    assert started.published_at < requeued.published_at
+    assert restarted is not None
+    assert (restarted.status, restarted.attempts, restarted.worker) == (
+        JobStatus.RUNNING,
+        2,
+        "w:2",
+    )
+    assert await jobs.report_progress(job.id, 1, 0.5) is False
+
+
+async def test_stalled_lists_old_queued_jobs_and_expired_leases_only(jobs: JobStore) -> None:
+    old_queued, _ = await jobs.jobs.add(new(), max_active=10)
+    expired, _ = await jobs.jobs.add(new(), max_active=10)
+    leased, _ = await jobs.jobs.add(new(), max_active=10)
+    await jobs.start(expired.id, worker="w:1", max_attempts=3, lease=0)
+    await jobs.start(leased.id, worker="w:2", max_attempts=3, lease=3600)
+    finished, _ = await jobs.jobs.add(new(), max_active=10)
+    await jobs.start(finished.id, worker="w:3", max_attempts=3, lease=0)
+    await jobs.finish(finished.id, 1, result=1)
     await asyncio.sleep(0.01)
-    failed = await jobs.fail_lost(running_for=0)
+    now = SystemClock().now()
+    fresh, _ = await jobs.jobs.add(new(), max_active=10)
 
-    assert (kept, failed) == (0, 1)
-    lost = await jobs.jobs.get(running.id)
-    assert lost is not None
-    assert lost.status is JobStatus.FAILED
-    assert lost.error is not None
-    assert "Lost" in lost.error
-    assert (await jobs.jobs.get(queued.id)) == queued
+    stalled = await jobs.jobs.stalled(now=now, published_before=now, limit=10)
+    none_old = await jobs.jobs.stalled(
+        now=now, published_before=now - dt.timedelta(hours=1), limit=10
+    )
+
+    assert [job.id for job in stalled] == [old_queued.id, expired.id]
+    assert [job.id for job in none_old] == [expired.id]
+    assert fresh.id not in {job.id for job in stalled}
+    assert await jobs.jobs.stalled(now=now, published_before=now, limit=1) == stalled
+
+
+async def test_a_job_keeps_its_lease_and_counts_exactly(jobs: JobStore) -> None:
+    job, _ = await jobs.jobs.add(new(), max_active=10)
+    started = await jobs.start(job.id, worker="w:1", max_attempts=3, lease=12.5)
+    assert started is not None
+    assert started.started_at is not None
+    assert started.lease_expires_at == started.started_at + dt.timedelta(seconds=12.5)
+
+    assert await jobs.report_progress(job.id, 1, 0.5, lease=60) is True
+
+    renewed = await jobs.jobs.get(job.id)
+    assert renewed is not None
+    assert renewed.lease_expires_at is not None
+    assert renewed.lease_expires_at > started.lease_expires_at
+    done = await jobs.finish(job.id, 1, result=3)
+    assert done is not None
+    assert done.lease_expires_at is None
+    assert await jobs.jobs.get(job.id) == done
 
 
 async def test_fail_queued_leaves_no_job_queued_and_frees_its_key(jobs: JobStore) -> None:
@@ -204,26 +264,16 @@ async def test_a_save_stores_every_field_and_counts_a_revision(jobs: JobStore) -
         worker="host:1",
         started_at=moment,
         finished_at=moment,
+        published_at=moment,
+        lease_expires_at=moment + dt.timedelta(seconds=30),
+        republished=4,
+        losses=2,
     )
 
     saved = await jobs.jobs.save(changed, expected=job)
 
     assert saved == replace(changed, revision=job.revision + 1)
     assert await jobs.jobs.get(job.id) == saved
-
-
-async def test_running_since_lists_running_jobs_started_before_a_moment(jobs: JobStore) -> None:
-    running, _ = await jobs.jobs.add(new(), max_active=10)
-    await jobs.jobs.add(new(), max_active=10)
-    started = await jobs.start(running.id, worker="w", max_attempts=3)
-    assert started is not None
-    assert started.started_at is not None
-
-    before = await jobs.jobs.running_since(started.started_at)
-    after = await jobs.jobs.running_since(started.started_at + dt.timedelta(microseconds=1))
-
-    assert before == []
-    assert after == [started]
 
 
 RESULT = {
@@ -257,7 +307,9 @@ async def test_a_job_keeps_its_parameters_phase_and_structured_result_exactly(
     assert started is not None
     now = SystemClock().now()
     progressed, _ = await update_job(
-        jobs.jobs, started, lambda j: j.progressed(attempt=1, progress=0.8, phase="testing")
+        jobs.jobs,
+        started,
+        lambda j: j.progressed(attempt=1, progress=0.8, phase="testing", now=now, lease=30),
     )
     assert progressed is not None
     done, _ = await update_job(

@@ -117,7 +117,8 @@ class Serve:
 
 def descendants(pid: int) -> set[int]:
     every = list(processes())
-    found, frontier = set(), {pid}
+    found: set[int] = set()
+    frontier = {pid}
     while frontier:
         children = {p.pid for p in every if p.parent in frontier}
         frontier = children - found

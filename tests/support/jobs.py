@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from domain.jobs.model import Job, JobId, new_job_id
 from domain.jobs.ports import JobRepository
-from domain.jobs.store import fail_lost_jobs, update_job
+from domain.jobs.store import update_job
 from domain.shared.clock import Clock
+
+LEASE = 30.0
+"""The default lease of a test's runs, in seconds."""
 
 
 class JobStore:
@@ -21,16 +24,38 @@ class JobStore:
         )
         return await self.jobs.add(job, max_active=max_active)
 
-    async def start(self, job_id: JobId, *, worker: str, max_attempts: int) -> Job | None:
+    async def start(
+        self,
+        job_id: JobId,
+        *,
+        worker: str,
+        max_attempts: int,
+        lease: float = LEASE,
+        holder_gone: bool = False,
+    ) -> Job | None:
+        """The job after a delivery to `worker` (unchanged when the delivery did nothing)."""
         now = self.clock.now()
         job, _ = await update_job(
-            self.jobs, job_id, lambda j: j.start(worker=worker, max_attempts=max_attempts, now=now)
+            self.jobs,
+            job_id,
+            lambda j: j.start(
+                worker=worker,
+                max_attempts=max_attempts,
+                now=now,
+                lease=lease,
+                holder_gone=holder_gone,
+            ),
         )
         return job
 
-    async def report_progress(self, job_id: JobId, attempt: int, progress: float) -> bool:
+    async def report_progress(
+        self, job_id: JobId, attempt: int, progress: float, *, lease: float = LEASE
+    ) -> bool:
+        now = self.clock.now()
         job, _ = await update_job(
-            self.jobs, job_id, lambda j: j.progressed(attempt=attempt, progress=progress)
+            self.jobs,
+            job_id,
+            lambda j: j.progressed(attempt=attempt, progress=progress, now=now, lease=lease),
         )
         return job is not None and not job.should_stop(attempt)
 
@@ -58,8 +83,13 @@ class JobStore:
         job, _ = await update_job(self.jobs, job_id, lambda j: j.cancel(now=now))
         return job
 
-    async def fail_lost(self, *, running_for: float) -> int:
-        return await fail_lost_jobs(self.jobs, self.clock, running_for=running_for)
+    async def expire_lease(self, job_id: JobId, *, max_attempts: int) -> Job | None:
+        """The job after its lease was found run out (unchanged when it still holds)."""
+        now = self.clock.now()
+        job, _ = await update_job(
+            self.jobs, job_id, lambda j: j.lease_expired(now=now, max_attempts=max_attempts)
+        )
+        return job
 
     async def fail_queued(self, job_id: JobId, reason: str) -> None:
         now = self.clock.now()

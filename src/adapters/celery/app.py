@@ -54,7 +54,13 @@ def create_celery(config: QueueConfig) -> Celery:
             "socket_timeout": config.publish_timeout,
         },
         broker_connection_timeout=config.publish_timeout,
+        # A worker started before Redis is up, or while it refuses writes (past `maxmemory`:
+        # an OOM reply is a channel error, not a connection error), keeps retrying for ever
+        # instead of exiting, and serves once Redis can.
         broker_connection_retry_on_startup=True,
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
+        broker_channel_error_retry=True,
         worker_hijack_root_logger=False,
     )
     return app

@@ -41,12 +41,29 @@ class LoggedJobRepository(JobRepository):
             _log_change(expected, saved)
         return saved
 
-    async def running_since(self, moment: dt.datetime) -> builtins.list[Job]:
-        return await self._jobs.running_since(moment)
+    async def stalled(
+        self, *, now: dt.datetime, published_before: dt.datetime, limit: int
+    ) -> builtins.list[Job]:
+        return await self._jobs.stalled(now=now, published_before=published_before, limit=limit)
 
 
 def _log_change(before: Job, after: Job) -> None:
     fields = _fields(after)
+    if after.losses > before.losses:
+        log.warning(
+            "Job %s lost its worker %s (attempt %d)",
+            after.id,
+            before.worker,
+            before.attempts,
+            extra=fields | {"lost": True},
+        )
+    if after.republished > before.republished:
+        log.info(
+            "Job %s sent to the workers again (%d times so far)",
+            after.id,
+            after.republished,
+            extra=fields | {"republished": True},
+        )
     if after.status is JobStatus.RUNNING and (
         before.status is not JobStatus.RUNNING or after.attempts != before.attempts
     ):

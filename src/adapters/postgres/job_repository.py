@@ -37,6 +37,10 @@ FIELDS = (
     "started_at",
     "finished_at",
     "revision",
+    "published_at",
+    "lease_expires_at",
+    "republished",
+    "losses",
 )
 COLUMNS = sql.SQL(", ").join(map(sql.Identifier, FIELDS))
 CHANGED = tuple(name for name in FIELDS if name not in {"id", "metric", "params", "created_at"})
@@ -67,9 +71,19 @@ SAVE = sql.SQL(
     ),
     COLUMNS,
 )
-SELECT_RUNNING_SINCE = sql.SQL(
-    "SELECT {} FROM experiments.jobs WHERE status = 'running' AND started_at < %s"
-).format(COLUMNS)
+SELECT_STALLED = sql.SQL("""
+(SELECT {columns} FROM experiments.jobs
+ WHERE status = 'queued' AND published_at < %(published_before)s
+ ORDER BY published_at LIMIT %(limit)s)
+UNION ALL
+(SELECT {columns} FROM experiments.jobs
+ WHERE status = 'running' AND lease_expires_at < %(now)s
+ ORDER BY lease_expires_at LIMIT %(limit)s)
+""").format(columns=COLUMNS)
+"""Each half walks its partial index (migration 0007), oldest first."""
+SELECT_COUNTERS = "SELECT name, value FROM experiments.job_counters"
+"""The totals for monitoring: `republished` (messages the sweeper sent again) and `lost`
+(workers lost while running a job), kept by a trigger on the jobs."""
 
 
 class PostgresJobRepository(JobRepository):
@@ -118,11 +132,21 @@ class PostgresJobRepository(JobRepository):
             saved = await cur.fetchone()
         return job_from_row(saved) if saved else None
 
-    async def running_since(self, moment: dt.datetime) -> builtins.list[Job]:
+    async def stalled(
+        self, *, now: dt.datetime, published_before: dt.datetime, limit: int
+    ) -> builtins.list[Job]:
         async with database_errors(), self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(SELECT_RUNNING_SINCE, (moment,))
+            await cur.execute(
+                SELECT_STALLED, {"now": now, "published_before": published_before, "limit": limit}
+            )
             return [job_from_row(row) for row in await cur.fetchall()]
+
+    async def recovery_counts(self) -> dict[str, int]:
+        """`republished` and `lost` since the jobs table exists, for a metrics endpoint."""
+        async with database_errors(), self._pool.connection() as conn:
+            cur = await conn.execute(SELECT_COUNTERS)
+            return {name: int(value) for name, value in await cur.fetchall()}
 
 
 def _row(job: Job) -> dict[str, Any]:
@@ -154,6 +178,12 @@ def job_from_row(row: Mapping[str, Any]) -> Job:
         started_at=_moment(row["started_at"]) if row["started_at"] is not None else None,
         finished_at=_moment(row["finished_at"]) if row["finished_at"] is not None else None,
         revision=row["revision"],
+        published_at=_moment(row["published_at"]),
+        lease_expires_at=(
+            _moment(row["lease_expires_at"]) if row["lease_expires_at"] is not None else None
+        ),
+        republished=row["republished"],
+        losses=row["losses"],
     )
 
 

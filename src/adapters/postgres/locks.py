@@ -10,3 +10,6 @@ LOAD_LOCK = SERVICE + 1
 """Held while a table loads (second key: `hashtext` of the table's name)."""
 LAUNCH_LOCK = SERVICE + 2
 """Held while a launch counts the active jobs and adds one (second key 0)."""
+SWEEP_LOCK = SERVICE + 3
+"""Held by the one process sweeping the job store for stuck jobs, for one round (second key
+0)."""

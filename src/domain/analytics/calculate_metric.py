@@ -79,8 +79,10 @@ class CalculateMetric(Metric):
         loop = asyncio.get_running_loop()
 
         def on_progress(fraction: float) -> None:
-            # Blocks the loop's thread-side until the write is done: progress is in order.
-            asyncio.run_coroutine_threadsafe(progress.report(fraction, None), loop).result()
+            # A report the job store would not take costs nothing; one it takes blocks this
+            # thread until it is written, so progress is in order.
+            if progress.due():
+                asyncio.run_coroutine_threadsafe(progress.report(fraction, None), loop).result()
 
         return await asyncio.to_thread(
             calculate_metric,

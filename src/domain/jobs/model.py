@@ -4,6 +4,10 @@ Each transition is a pure method returning the job's next state, or None when th
 not apply to the state it is given (a stale attempt, a finished job). The job store only
 persists the result, with a compare-and-set on the revision it was computed from
 (`domain.jobs.store.update_job`), so every rule and every message below exists once.
+
+A running attempt holds a lease (`lease_expires_at`) that its worker renews with each progress
+write and a heartbeat between them; a lease that ran out means the worker is gone, and the
+sweeper gives the job back to the queue (docs/adr/0014-job-leases-and-a-sweeper.md).
 """
 
 from __future__ import annotations
@@ -67,6 +71,17 @@ class Job:
     revision: int
     """Counts the job's stored changes: the job store writes a change only over the revision
     it was computed from (optimistic concurrency), and HTTP uses it as the job's ETag."""
+    published_at: dt.datetime
+    """When the job's message was last sent to the broker (at launch, or again by the
+    sweeper): a queued job not started long after it has lost its message."""
+    lease_expires_at: dt.datetime | None = None
+    """While running: until when its worker holds it. Renewed by every progress write and
+    heartbeat; past it, the worker counts as gone."""
+    republished: int = 0
+    """Times the sweeper sent its message again (lost by the broker, never published, or its
+    worker gone)."""
+    losses: int = 0
+    """Times the worker running it was lost (its lease ran out, or its process died)."""
 
     @classmethod
     def queued(
@@ -96,60 +111,136 @@ class Job:
             started_at=None,
             finished_at=None,
             revision=1,
+            published_at=now,
         )
 
     def runs(self, attempt: int) -> bool:
         """Whether `attempt` is the job's current, running attempt: the only one that may write."""
         return self.status is JobStatus.RUNNING and self.attempts == attempt
 
-    def start(self, *, worker: str, max_attempts: int, now: dt.datetime) -> Job | None:
-        """A delivery of the job to `worker`; None when the job is final (nothing to run).
+    def holds_lease(self, now: dt.datetime) -> bool:
+        """Whether a worker is running the job under a lease that has not run out."""
+        return (
+            self.status is JobStatus.RUNNING
+            and self.lease_expires_at is not None
+            and now < self.lease_expires_at
+        )
 
-        A running job whose message came back (its worker was lost) starts again as a new
-        attempt. A cancel requested beforehand wins: the job ends cancelled without running.
-        Past `max_attempts` the job fails instead of starting once more.
+    def start(
+        self,
+        *,
+        worker: str,
+        max_attempts: int,
+        now: dt.datetime,
+        lease: float,
+        holder_gone: bool = False,
+    ) -> Job | None:
+        """A delivery of the job to `worker`; None when there is nothing to run: the job is
+        final, or a worker runs it under a live lease (a duplicate message, which uses no
+        attempt) unless that worker is known to be gone (`holder_gone`).
+
+        A running job whose lease ran out starts again as a new attempt, counting a loss. A
+        cancel requested beforehand wins: the job ends cancelled without running. Past
+        `max_attempts` the job fails instead of starting once more.
         """
         if self.status.is_final:
             return None
-        if self.cancel_requested:
+        if self.holds_lease(now) and not holder_gone:
+            return None
+        job = self
+        if self.status is JobStatus.RUNNING:
+            job = replace(self, losses=self.losses + 1)
+        if job.cancel_requested:
             return replace(
-                self,
+                job,
                 status=JobStatus.CANCELLED,
                 progress=0.0,
                 error=None,
                 worker=worker,
                 finished_at=now,
+                lease_expires_at=None,
             )
-        if self.attempts + 1 > max_attempts:
-            return replace(
-                self,
-                status=JobStatus.FAILED,
-                progress=0.0,
-                error=f"Gave up after {self.attempts} attempts: "
-                "the worker running it was lost each time.",
-                worker=worker,
-                finished_at=now,
-            )
+        if job.attempts + 1 > max_attempts:
+            return job._gave_up(now=now, worker=worker)
         return replace(
-            self,
+            job,
             status=JobStatus.RUNNING,
-            attempts=self.attempts + 1,
+            attempts=job.attempts + 1,
             progress=0.0,
             phase=None,
             error=None,
             worker=worker,
             started_at=now,
             finished_at=None,
+            lease_expires_at=now + dt.timedelta(seconds=lease),
         )
 
-    def progressed(self, *, attempt: int, progress: float, phase: str | None = None) -> Job | None:
-        """The progress (and phase, when the run names one) of that attempt recorded; None
-        when the attempt no longer runs."""
+    def _gave_up(self, *, now: dt.datetime, worker: str | None) -> Job:
+        return replace(
+            self,
+            status=JobStatus.FAILED,
+            progress=0.0,
+            error=f"Gave up after {self.attempts} attempts: "
+            "the worker running it was lost each time.",
+            worker=worker,
+            finished_at=now,
+            lease_expires_at=None,
+        )
+
+    def lease_expired(self, *, now: dt.datetime, max_attempts: int) -> Job | None:
+        """A running job whose lease ran out: its worker is gone (killed, its host lost). It
+        goes back to `queued`, counting a loss, to be published again; with a cancel pending
+        it ends cancelled, and when it has used `max_attempts` it fails. None when its lease
+        still holds, or it does not run."""
+        if self.status is not JobStatus.RUNNING or self.holds_lease(now):
+            return None
+        lost = replace(self, losses=self.losses + 1, lease_expires_at=None)
+        if lost.cancel_requested:
+            return replace(lost, status=JobStatus.CANCELLED, finished_at=now)
+        if lost.attempts >= max_attempts:
+            return lost._gave_up(now=now, worker=lost.worker)
+        return replace(
+            lost,
+            status=JobStatus.QUEUED,
+            progress=0.0,
+            phase=None,
+            worker=None,
+            published_at=now,
+            republished=lost.republished + 1,
+        )
+
+    def republish(self, *, now: dt.datetime, after: float) -> Job | None:
+        """A queued job whose message was last sent more than `after` seconds ago: the broker
+        lost it, or it was never sent (the API died first). Its message is sent again; a copy
+        of one still in the queue is harmless, `start` ignores it. None otherwise."""
+        if self.status is not JobStatus.QUEUED:
+            return None
+        if now - self.published_at < dt.timedelta(seconds=after):
+            return None
+        return replace(self, published_at=now, republished=self.republished + 1)
+
+    def progressed(
+        self,
+        *,
+        attempt: int,
+        progress: float,
+        now: dt.datetime,
+        lease: float,
+        phase: str | None = None,
+    ) -> Job | None:
+        """The progress (and phase, when the run names one) of that attempt recorded, and its
+        lease renewed for `lease` seconds from `now` (a heartbeat is the same progress again);
+        None when the attempt no longer runs."""
         if not 0.0 <= progress <= 1.0:
             raise ValueError(f"progress {progress} is outside 0..1")
         if not self.runs(attempt):
             return None
-        return replace(self, progress=progress, phase=phase if phase is not None else self.phase)
+        return replace(
+            self,
+            progress=progress,
+            phase=phase if phase is not None else self.phase,
+            lease_expires_at=now + dt.timedelta(seconds=lease),
+        )
 
     def should_stop(self, attempt: int) -> bool:
         """Whether a run of that attempt must stop: a cancel was asked for, or it no longer
@@ -169,15 +260,12 @@ class Job:
         `result`. None when the attempt no longer runs: it writes nothing."""
         if not self.runs(attempt):
             return None
+        ended = replace(self, finished_at=now, lease_expires_at=None)
         if cancelled:
-            return replace(self, status=JobStatus.CANCELLED, finished_at=now)
+            return replace(ended, status=JobStatus.CANCELLED)
         if error is not None:
-            return replace(
-                self, status=JobStatus.FAILED, error=error[:MAX_ERROR_LENGTH], finished_at=now
-            )
-        return replace(
-            self, status=JobStatus.SUCCEEDED, result=result, progress=1.0, finished_at=now
-        )
+            return replace(ended, status=JobStatus.FAILED, error=error[:MAX_ERROR_LENGTH])
+        return replace(ended, status=JobStatus.SUCCEEDED, result=result, progress=1.0)
 
     def timed_out(self, *, attempt: int, time_limit: float, now: dt.datetime) -> Job | None:
         """That attempt stopped by the time limit."""
@@ -202,17 +290,6 @@ class Job:
     def cancelled_by_request(self) -> bool:
         """Cancelled because a user asked: asking again is answered with the job, not refused."""
         return self.status is JobStatus.CANCELLED and self.cancel_requested
-
-    def lost(self, *, now: dt.datetime) -> Job | None:
-        """A run that outlived any time limit: its worker must be gone."""
-        if self.status is not JobStatus.RUNNING:
-            return None
-        return replace(
-            self,
-            status=JobStatus.FAILED,
-            error="Lost: its run outlived any time limit, so its worker must be gone.",
-            finished_at=now,
-        )
 
     def not_queued(self, *, reason: str, now: dt.datetime) -> Job | None:
         """The broker did not take the job's message: it fails and frees its idempotency key,

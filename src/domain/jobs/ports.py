@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from domain.jobs.model import FeedSignal, Job, JobId, JobsPage
@@ -36,8 +37,19 @@ class JobRepository(Protocol):
         change was stored in between (compare-and-set)."""
         ...
 
-    async def running_since(self, moment: dt.datetime) -> builtins.list[Job]:
-        """Returns the running jobs whose current attempt started before `moment`."""
+    async def stalled(
+        self, *, now: dt.datetime, published_before: dt.datetime, limit: int
+    ) -> builtins.list[Job]:
+        """Returns the jobs no worker will run as things stand: queued jobs whose message was
+        last sent before `published_before`, and running jobs whose lease ran out by `now`;
+        of each kind the `limit` that waited longest."""
+        ...
+
+
+class SweepLock(Protocol):
+    def held(self) -> AbstractAsyncContextManager[bool]:
+        """Enters with True when this process is now the only one sweeping the job store,
+        until the block ends; with False, at once, when another process is."""
         ...
 
 
@@ -56,4 +68,11 @@ class JobFeed(Protocol):
         (the feed lost its source for a while); IDLE after `idle_after` seconds without
         anything. Raises Unavailable when the feed cannot be set up.
         """
+        ...
+
+
+class WorkerProbe(Protocol):
+    async def gone(self, worker: str) -> bool:
+        """Whether the worker named so (as `Job.worker` names it) is known to be dead; False
+        when it lives, or when this process cannot tell (another host)."""
         ...

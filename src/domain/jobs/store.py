@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
 from domain.jobs.model import Job, JobId
 from domain.jobs.ports import JobRepository
-from domain.shared.clock import Clock
 
 Change = Callable[[Job], Job | None]
 """A transition: the job's next state, or None when it does not apply to the state given."""
@@ -33,14 +31,3 @@ async def update_job(
             return saved, True
         current, read = await jobs.get(current.id), True
     return None, False
-
-
-async def fail_lost_jobs(jobs: JobRepository, clock: Clock, *, running_for: float) -> int:
-    """Fails the jobs whose current attempt started more than `running_for` seconds ago, which
-    no worker can still be running; returns how many there were."""
-    now = clock.now()
-    failed = 0
-    for job in await jobs.running_since(now - dt.timedelta(seconds=running_for)):
-        _, changed = await update_job(jobs, job, lambda j: j.lost(now=now))
-        failed += changed
-    return failed

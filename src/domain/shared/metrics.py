@@ -33,12 +33,20 @@ class MetricStopped(Exception):
     """Raised by a run that stopped because its `Progress` said so."""
 
 
+def _always() -> bool:
+    return True
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Progress:
     """How a run reports how far it got, and learns that it must stop."""
 
     report: ReportProgress
     should_stop: ShouldStop
+    due: Callable[[], bool] = _always
+    """Whether a report now would be recorded (the job store takes a few a second at most).
+    Cheap and safe from any thread: a metric reporting from a thread skips the hop to the
+    event loop when it is not; `should_stop` still says when to stop."""
 
     async def checkpoint(self, fraction: float, phase: str | None) -> None:
         """Reports a point of the run; raises MetricStopped when it must not go on."""

@@ -42,6 +42,18 @@ class JobSettings(Struct, frozen=True, kw_only=True):
     max_attempts: Positive = field(default=3, name="JOB_MAX_ATTEMPTS")
     time_limit: Seconds = field(default=600.0, name="JOB_TIME_LIMIT")
     metric_iterations: Positive = field(default=10**7, name="METRIC_ITERATIONS")
+    lease: Annotated[float, Meta(ge=1)] = field(default=30.0, name="JOB_LEASE")
+    """Seconds a running job stays its worker's without a write from it (the worker renews it
+    every quarter of that); then it is queued again for another worker."""
+    sweep_interval: Seconds = field(default=10.0, name="JOB_SWEEP_INTERVAL")
+    """Seconds between two rounds of the sweep (run by one worker at a time)."""
+    republish_after: Seconds = field(default=30.0, name="JOB_REPUBLISH_AFTER")
+    """Seconds a queued job waits for a worker after its message was sent before the sweep
+    sends it again (its message may be lost)."""
+    progress_interval: Annotated[float, Meta(ge=0)] = field(
+        default=0.2, name="JOB_PROGRESS_INTERVAL"
+    )
+    """Seconds between two progress writes of a run at least; the last is always written."""
 
 
 class WorkerSettings(Struct, frozen=True, kw_only=True):

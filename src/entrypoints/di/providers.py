@@ -26,6 +26,7 @@ from adapters.caching.log_reader import CachedLogReader
 from adapters.celery.app import QueueConfig, create_celery
 from adapters.celery.task_queue import CeleryTaskQueue
 from adapters.csv.sources import FileSystemTableSources
+from adapters.local_workers import LocalWorkerProbe
 from adapters.logging.jobs import LoggedJobRepository
 from adapters.postgres.catalog import CATALOG_CHANNEL, PostgresTableCatalog
 from adapters.postgres.experiment_data import PostgresExperimentData
@@ -38,6 +39,7 @@ from adapters.postgres.migrations import migrate
 from adapters.postgres.notifications import PostgresNotifications
 from adapters.postgres.pool import create_pool
 from adapters.postgres.probe import PostgresDatabaseProbe
+from adapters.postgres.sweep_lock import PostgresSweepLock
 from adapters.redis.log_cache import RedisLogCache, create_cache_client
 from adapters.system_clock import SystemClock
 from domain.analytics.ab_test import AbTestMetric
@@ -47,12 +49,13 @@ from domain.health.ports import CacheMonitor, DatabaseProbe
 from domain.health.use_cases.check_cache import CheckCache
 from domain.health.use_cases.check_health import CheckHealth
 from domain.jobs.limits import JobLimits
-from domain.jobs.ports import JobFeed, JobRepository, TaskQueue
+from domain.jobs.ports import JobFeed, JobRepository, SweepLock, TaskQueue, WorkerProbe
 from domain.jobs.use_cases.cancel_job import CancelJob
 from domain.jobs.use_cases.get_job_result import GetJobResult
 from domain.jobs.use_cases.launch_metric import LaunchMetric
 from domain.jobs.use_cases.list_jobs import ListJobs
 from domain.jobs.use_cases.list_metrics import ListMetrics
+from domain.jobs.use_cases.recover_jobs import RecoverJobs
 from domain.jobs.use_cases.run_metric import RunMetric
 from domain.jobs.use_cases.watch_jobs import WatchJobs
 from domain.shared.clock import Clock
@@ -115,6 +118,11 @@ class FilesProvider(Provider):
 
 class JobsProvider(Provider):
     jobs = provide(PostgresJobRepository, provides=JobRepository, scope=Scope.APP)
+    sweep_lock = provide(PostgresSweepLock, provides=SweepLock, scope=Scope.APP)
+
+    @provide(scope=Scope.APP)
+    def worker_probe(self) -> WorkerProbe:
+        return LocalWorkerProbe()
 
     @decorate
     def logged_jobs(self, jobs: JobRepository) -> JobRepository:
@@ -138,11 +146,22 @@ class JobsProvider(Provider):
 
     @provide(scope=Scope.REQUEST)
     def run_metric(
-        self, jobs: JobRepository, limits: JobLimits, clock: Clock, metrics: MetricRegistry
+        self,
+        jobs: JobRepository,
+        limits: JobLimits,
+        clock: Clock,
+        metrics: MetricRegistry,
+        workers: WorkerProbe,
     ) -> RunMetric:
-        # Names the process, so an operator (or a fault test) can find a job's worker.
+        # Names the process, so an operator (or a fault test) can find a job's worker, and
+        # another child of this host can tell that it died (LocalWorkerProbe).
         return RunMetric(
-            jobs, limits, clock, metrics, worker=f"{socket.gethostname()}:{os.getpid()}"
+            jobs,
+            limits,
+            clock,
+            metrics,
+            workers,
+            worker=f"{socket.gethostname()}:{os.getpid()}",
         )
 
 
@@ -226,13 +245,19 @@ class UseCasesProvider(Provider):
         ListMetrics,
         CancelJob,
         WatchJobs,
+        RecoverJobs,
     )
 
 
 def job_limits(settings: Settings) -> JobLimits:
     jobs = settings.jobs
     return JobLimits(
-        max_active=jobs.max_active, max_attempts=jobs.max_attempts, time_limit=jobs.time_limit
+        max_active=jobs.max_active,
+        max_attempts=jobs.max_attempts,
+        time_limit=jobs.time_limit,
+        lease=jobs.lease,
+        republish_after=jobs.republish_after,
+        progress_interval=jobs.progress_interval,
     )
 
 

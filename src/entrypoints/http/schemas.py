@@ -295,12 +295,17 @@ class JobResponse(Struct, frozen=True):
         JobStatus,
         Meta(
             description="queued -> running -> succeeded | failed | cancelled; a running job "
-            "whose worker was lost goes back to running on redelivery"
+            "whose worker was lost goes back to queued, then runs again elsewhere"
         ),
     ]
     progress: Annotated[
         float,
-        Meta(ge=0, le=1, description="Fraction done: every 2% for calculate_metric, by phase"),
+        Meta(
+            ge=0,
+            le=1,
+            description="Fraction done: written at most every 0.2 s for calculate_metric, "
+            "at each phase for ab_test",
+        ),
     ]
     phase: Annotated[
         str | None,
@@ -318,7 +323,9 @@ class JobResponse(Struct, frozen=True):
         ),
     ]
     error: Annotated[str | None, Meta(description="Why the job failed")]
-    attempts: Annotated[int, Meta(description="Deliveries to a worker so far")]
+    attempts: Annotated[
+        int, Meta(description="Starts on a worker so far: 1, plus one per lost worker")
+    ]
     cancel_requested: bool
     created_at: dt.datetime
     started_at: dt.datetime | None

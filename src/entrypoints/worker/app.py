@@ -12,7 +12,12 @@ import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import (
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 from dishka import AsyncContainer
 
 from adapters.celery.app import RUN_METRIC_TASK, create_celery
@@ -21,6 +26,7 @@ from domain.shared.errors import Unavailable
 from entrypoints.config.logging import configure_logging
 from entrypoints.config.settings import Settings
 from entrypoints.di.providers import job_limits, make_container, queue_config
+from entrypoints.worker.sweeper import JobSweeper
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +73,17 @@ def create_worker_app(settings: Settings) -> Celery:
         if runtime is not None:
             runtime.close()
 
+    # In the main process, once the children run and the broker answers: no job stays stuck.
+    sweeper = JobSweeper(settings)
+
+    @worker_ready.connect(weak=False)
+    def start_sweeper(**_: Any) -> None:
+        sweeper.start()
+
+    @worker_shutdown.connect(weak=False)
+    def stop_sweeper(**_: Any) -> None:
+        sweeper.stop()
+
     # The job store being unreachable is not the job's fault: try again later rather than
     # acknowledge a message whose job could not even be marked.
     @app.task(
@@ -80,6 +97,8 @@ def create_worker_app(settings: Settings) -> Celery:
         acks_on_timeout=False,
     )
     def run_metric(job_id: str) -> None:
+        # Returns (and so acknowledges) at once for a duplicate of a job running elsewhere
+        # under a live lease, or of a finished one.
         process_runtime().run_metric(job_id)
 
     return app

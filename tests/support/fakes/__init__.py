@@ -5,7 +5,12 @@ from tests.support.fakes.analytics import InMemoryExperimentData
 from tests.support.fakes.cache import InMemoryCacheServer, InMemoryLogCache
 from tests.support.fakes.clock import EPOCH, FakeClock
 from tests.support.fakes.health import InMemoryDatabaseProbe
-from tests.support.fakes.jobs import InMemoryJobRepository, InMemoryTaskQueue
+from tests.support.fakes.jobs import (
+    InMemoryJobRepository,
+    InMemorySweepLock,
+    InMemoryTaskQueue,
+    InMemoryWorkerProbe,
+)
 from tests.support.fakes.tables import (
     InMemoryDatabase,
     InMemoryLogReader,
@@ -25,9 +30,11 @@ __all__ = [
     "InMemoryJobRepository",
     "InMemoryLogCache",
     "InMemoryLogReader",
+    "InMemorySweepLock",
     "InMemoryTableCatalog",
     "InMemoryTableLoader",
     "InMemoryTableSources",
     "InMemoryTables",
     "InMemoryTaskQueue",
+    "InMemoryWorkerProbe",
 ]

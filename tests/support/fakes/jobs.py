@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from domain.jobs.errors import QueueUnavailable, TooManyJobs
 from domain.jobs.model import Job, JobId, JobsPage, JobStatus
-from domain.jobs.ports import JobRepository, TaskQueue
+from domain.jobs.ports import JobRepository, SweepLock, TaskQueue, WorkerProbe
 
 
 class InMemoryJobRepository(JobRepository):
@@ -59,14 +61,48 @@ class InMemoryJobRepository(JobRepository):
         )
         return saved
 
-    async def running_since(self, moment: dt.datetime) -> builtins.list[Job]:
-        return [
-            job
-            for job in self.jobs.values()
-            if job.status is JobStatus.RUNNING
-            and job.started_at is not None
-            and job.started_at < moment
-        ]
+    async def stalled(
+        self, *, now: dt.datetime, published_before: dt.datetime, limit: int
+    ) -> builtins.list[Job]:
+        queued = sorted(
+            (
+                job
+                for job in self.jobs.values()
+                if job.status is JobStatus.QUEUED and job.published_at < published_before
+            ),
+            key=lambda job: job.published_at,
+        )
+        expired = sorted(
+            (
+                job
+                for job in self.jobs.values()
+                if job.status is JobStatus.RUNNING
+                and job.lease_expires_at is not None
+                and job.lease_expires_at < now
+            ),
+            key=lambda job: job.lease_expires_at or now,
+        )
+        return queued[:limit] + expired[:limit]
+
+
+class InMemorySweepLock(SweepLock):
+    """One sweep at a time within the process; set `elsewhere` to have another process hold
+    it."""
+
+    def __init__(self) -> None:
+        self.elsewhere = False
+        self._held = False
+
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[bool]:
+        if self.elsewhere or self._held:
+            yield False
+            return
+        self._held = True
+        try:
+            yield True
+        finally:
+            self._held = False
 
 
 class InMemoryTaskQueue(TaskQueue):
@@ -80,3 +116,13 @@ class InMemoryTaskQueue(TaskQueue):
         if self.down:
             raise QueueUnavailable("the broker is unreachable (down on purpose)")
         self.enqueued.append(job_id)
+
+
+class InMemoryWorkerProbe(WorkerProbe):
+    """Knows the workers named in `dead` are gone, and no other."""
+
+    def __init__(self) -> None:
+        self.dead: set[str] = set()
+
+    async def gone(self, worker: str) -> bool:
+        return worker in self.dead

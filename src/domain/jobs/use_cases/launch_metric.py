@@ -6,7 +6,7 @@ from domain.jobs.errors import QueueUnavailable
 from domain.jobs.limits import JobLimits
 from domain.jobs.model import Job, check_idempotency_key, new_job_id
 from domain.jobs.ports import JobRepository, TaskQueue
-from domain.jobs.store import fail_lost_jobs, update_job
+from domain.jobs.store import update_job
 from domain.shared.clock import Clock
 from domain.shared.metrics import MetricRegistry
 
@@ -22,8 +22,8 @@ class LaunchMetric:
       wrong parameter is a 400 naming it, and no job exists.
     - The same `Idempotency-Key` returns the same job and queues nothing new.
     - When `max_active_jobs` jobs are already queued or running, nothing is created (429).
-      A job running for longer than any run can last is failed as lost first, so dead
-      workers cannot hold the slots forever.
+      A launch never sweeps: jobs whose worker vanished, or whose message was lost, are given
+      back to the workers by `RecoverJobs`, so they do not hold their slots for long.
     - When the broker cannot take the job, it is marked failed, never left queued, and the
       launch answers 503; a retry with the same `Idempotency-Key` launches anew.
     """
@@ -51,7 +51,6 @@ class LaunchMetric:
     ) -> Job:
         key = check_idempotency_key(idempotency_key) if idempotency_key is not None else None
         checked = await self._metrics.require(metric).validate(params or {})
-        await fail_lost_jobs(self._jobs, self._clock, running_for=self._limits.lost_after)
         job, created = await self._jobs.add(
             Job.queued(
                 id=new_job_id(),

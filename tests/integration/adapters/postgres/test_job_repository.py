@@ -16,6 +16,7 @@ from domain.analytics.parameters import params_json, parse_params
 from domain.jobs.model import Job, new_job_id
 from domain.jobs.store import update_job
 from domain.shared.metrics import MetricResult
+from tests.support.jobs import JobStore
 
 ROW_AS_NOTIFIED = "SELECT row_to_json(j)::text FROM experiments.jobs j WHERE id = %s"
 
@@ -40,7 +41,7 @@ async def test_a_row_as_the_trigger_sends_it_reads_back_as_the_stored_job(
         max_active=10,
     )
     started, _ = await update_job(
-        jobs, job, lambda j: j.start(worker="w:1", max_attempts=3, now=clock.now())
+        jobs, job, lambda j: j.start(worker="w:1", max_attempts=3, now=clock.now(), lease=30)
     )
     assert started is not None
     done, _ = await update_job(
@@ -107,7 +108,7 @@ async def test_the_largest_ab_test_job_still_fits_in_a_change_notification(
         max_active=10,
     )
     started, _ = await update_job(
-        jobs, job, lambda j: j.start(worker="w" * 100, max_attempts=3, now=clock.now())
+        jobs, job, lambda j: j.start(worker="w" * 100, max_attempts=3, now=clock.now(), lease=30)
     )
     assert started is not None
 
@@ -124,3 +125,24 @@ async def test_the_largest_ab_test_job_still_fits_in_a_change_notification(
         row = await cur.fetchone()
     assert row is not None
     assert row[0] < 8000 - 500, "the job feed's pg_notify payload must stay under 8000 bytes"
+
+
+async def test_recovery_counts_add_up_every_loss_and_message_sent_again(
+    pool: AsyncConnectionPool,
+) -> None:
+    jobs = PostgresJobRepository(pool)
+    store = JobStore(jobs, SystemClock())
+    before = await jobs.recovery_counts()
+    lost, _ = await store.add()
+    waiting, _ = await store.add()
+    await store.start(lost.id, worker="w:1", max_attempts=3, lease=0)
+    await store.expire_lease(lost.id, max_attempts=3)
+    await store.start(lost.id, worker="w:2", max_attempts=3, lease=0)
+    await store.start(lost.id, worker="w:3", max_attempts=3)
+    now = SystemClock().now()
+    await update_job(jobs, waiting.id, lambda j: j.republish(now=now, after=0))
+
+    after = await jobs.recovery_counts()
+
+    assert before == {"republished": 0, "lost": 0}
+    assert after == {"republished": 2, "lost": 2}

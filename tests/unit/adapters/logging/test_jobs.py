@@ -68,13 +68,33 @@ async def test_a_cancel_and_a_new_attempt_are_logged(
 ) -> None:
     caplog.set_level(logging.INFO)
     job, _ = await store.add()
-    await store.start(job.id, worker="host:1", max_attempts=3)
+    await store.start(job.id, worker="host:1", max_attempts=3, lease=0)
     await store.start(job.id, worker="host:2", max_attempts=3)
     await store.cancel(job.id)
 
     messages = [message for _, message, _, _ in lines(caplog)]
 
-    assert messages[-2:] == [
+    assert messages[-3:] == [
+        f"Job {job.id} lost its worker host:1 (attempt 1)",
         f"Job {job.id} started, attempt 2 on host:2",
         f"Job {job.id} asked to stop",
     ]
+
+
+async def test_a_lost_worker_and_a_message_sent_again_are_logged_for_counting(
+    store: JobStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    job, _ = await store.add()
+    await store.start(job.id, worker="host:1", max_attempts=3, lease=0)
+
+    await store.expire_lease(job.id, max_attempts=3)
+
+    found = [(level, message) for level, message, _, _ in lines(caplog)][-2:]
+    assert found == [
+        ("WARNING", f"Job {job.id} lost its worker host:1 (attempt 1)"),
+        ("INFO", f"Job {job.id} sent to the workers again (1 times so far)"),
+    ]
+    records = [r for r in caplog.records if r.name == "experiments.jobs"][-2:]
+    assert [getattr(r, "lost", False) for r in records] == [True, False]
+    assert [getattr(r, "republished", False) for r in records] == [False, True]

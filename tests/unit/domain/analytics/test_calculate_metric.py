@@ -153,3 +153,21 @@ async def test_as_a_metric_it_runs_in_a_thread_reporting_each_step_and_stops_whe
         await CalculateMetric(iterations=1000).run(
             {}, Progress(report=report, should_stop=lambda: True)
         )
+
+
+async def test_as_a_metric_it_reports_only_the_steps_its_progress_would_take() -> None:
+    reports: list[float] = []
+    taken = iter([False, True] * PROGRESS_STEPS)
+
+    async def report(fraction: float, phase: str | None) -> bool:
+        reports.append(fraction)
+        return True
+
+    random.seed(5)
+    result = await CalculateMetric(iterations=1000).run(
+        {}, Progress(report=report, should_stop=lambda: False, due=lambda: next(taken))
+    )
+    random.seed(5)
+
+    assert result == brief_metric(1000)
+    assert reports == [k / PROGRESS_STEPS for k in range(2, PROGRESS_STEPS + 1, 2)]

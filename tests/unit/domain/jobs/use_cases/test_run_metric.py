@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -11,9 +13,9 @@ from domain.jobs.limits import JobLimits
 from domain.jobs.model import Job, JobStatus, new_job_id
 from domain.jobs.use_cases.cancel_job import CancelJob
 from domain.jobs.use_cases.run_metric import RunMetric
-from domain.shared.metrics import JsonObject, Metric, MetricRegistry, Progress
+from domain.shared.metrics import JsonObject, Metric, MetricRegistry, MetricStopped, Progress
 from tests.support.brief import brief_metric, metric_upper_bound
-from tests.support.fakes import FakeClock, InMemoryJobRepository
+from tests.support.fakes import FakeClock, InMemoryJobRepository, InMemoryWorkerProbe
 from tests.support.jobs import JobStore
 
 ITERATIONS = 10_000
@@ -55,12 +57,29 @@ class CancelledAfterFirstReport(CountingJobRepository):
             await CancelJob(self, CLOCK)(str(job.id))
 
 
-class RedeliveredDuringRun(CountingJobRepository):
-    """The broker hands the job to a second worker while the first is still running it."""
+class TakenOverDuringRun(CountingJobRepository):
+    """The run's lease is taken for run out while it runs (its worker seemed gone for longer
+    than a lease), and a second worker starts the job."""
 
     async def before_report(self, job: Job) -> None:
         if not self.reports:
-            await JobStore(self, CLOCK).start(job.id, worker="worker-2", max_attempts=3)
+            await JobStore(self, CLOCK).start(
+                job.id, worker="worker-2", max_attempts=3, holder_gone=True
+            )
+
+
+class DeliveredAgainDuringRun(CountingJobRepository):
+    """The broker hands the job's message to a second worker while the first runs it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.duplicate: Job | None = None
+
+    async def before_report(self, job: Job) -> None:
+        if self.duplicate is None:
+            self.duplicate = await run_metric(self, metrics=[PhasedMetric()], worker="worker-2")(
+                str(job.id)
+            )
 
 
 @pytest.fixture
@@ -94,10 +113,20 @@ def run_metric(
     max_attempts: int = 3,
     time_limit: float = 600.0,
     metrics: list[Metric] | None = None,
+    progress_interval: float = 0.0,
+    lease: float = 30.0,
+    probe: InMemoryWorkerProbe | None = None,
+    worker: str = "worker-1",
 ) -> RunMetric:
-    limits = JobLimits(max_active=100, max_attempts=max_attempts, time_limit=time_limit)
+    limits = JobLimits(
+        max_active=100,
+        max_attempts=max_attempts,
+        time_limit=time_limit,
+        progress_interval=progress_interval,
+        lease=lease,
+    )
     registry = MetricRegistry(metrics or [CalculateMetric(iterations=ITERATIONS)])
-    return RunMetric(jobs, limits, CLOCK, registry, worker="worker-1")
+    return RunMetric(jobs, limits, CLOCK, registry, probe or InMemoryWorkerProbe(), worker=worker)
 
 
 def store(jobs: InMemoryJobRepository) -> JobStore:
@@ -144,26 +173,77 @@ async def test_records_progress_every_two_percent_while_running(
     assert jobs.reports[-1] == 1.0
 
 
-async def test_a_redelivered_running_job_runs_again_as_a_second_attempt(
+async def test_a_running_job_whose_lease_ran_out_runs_again_as_a_second_attempt(
     jobs: CountingJobRepository,
 ) -> None:
     job = await queued_job(jobs)
-    await store(jobs).start(job.id, worker="lost-worker", max_attempts=3)
+    await store(jobs).start(job.id, worker="lost-worker", max_attempts=3, lease=0)
 
     done = await run_metric(jobs)(str(job.id))
 
     assert done is not None
     assert done.status is JobStatus.SUCCEEDED
-    assert done.attempts == 2
+    assert (done.attempts, done.losses) == (2, 1)
     assert done.worker == "worker-1"
+
+
+async def test_a_delivery_of_a_job_running_under_a_live_lease_does_nothing(
+    jobs: CountingJobRepository,
+) -> None:
+    job = await queued_job(jobs)
+    running = await store(jobs).start(job.id, worker="busy-worker", max_attempts=3)
+
+    again = await run_metric(jobs)(str(job.id))
+
+    assert again == running
+    assert await jobs.get(job.id) == running
+    assert jobs.reports == []
+
+
+async def test_a_delivery_of_a_job_whose_worker_died_on_this_host_takes_it_over_at_once(
+    jobs: CountingJobRepository,
+) -> None:
+    job = await queued_job(jobs)
+    await store(jobs).start(job.id, worker="host:41", max_attempts=3)
+    probe = InMemoryWorkerProbe()
+    probe.dead.add("host:41")
+
+    done = await run_metric(jobs, probe=probe)(str(job.id))
+
+    assert done is not None
+    assert (done.status, done.attempts, done.losses) == (JobStatus.SUCCEEDED, 2, 1)
+
+
+async def test_a_retry_on_the_worker_whose_run_ended_starts_again_at_once(
+    jobs: CountingJobRepository,
+) -> None:
+    job = await queued_job(jobs)
+    await store(jobs).start(job.id, worker="worker-1", max_attempts=3)
+
+    done = await run_metric(jobs)(str(job.id))
+
+    assert done is not None
+    assert (done.status, done.attempts, done.losses) == (JobStatus.SUCCEEDED, 2, 1)
+
+
+async def test_a_duplicate_delivered_while_the_job_runs_uses_no_attempt() -> None:
+    jobs = DeliveredAgainDuringRun()
+    job = await queued_job(jobs, "phased")
+
+    done = await run_metric(jobs, metrics=[PhasedMetric()])(str(job.id))
+
+    assert jobs.duplicate is not None
+    assert (jobs.duplicate.status, jobs.duplicate.attempts) == (JobStatus.RUNNING, 1)
+    assert done is not None
+    assert (done.status, done.attempts, done.losses) == (JobStatus.SUCCEEDED, 1, 0)
 
 
 async def test_past_max_attempts_the_job_fails_without_running(
     jobs: CountingJobRepository,
 ) -> None:
     job = await queued_job(jobs)
-    await store(jobs).start(job.id, worker="lost-1", max_attempts=2)
-    await store(jobs).start(job.id, worker="lost-2", max_attempts=2)
+    await store(jobs).start(job.id, worker="lost-1", max_attempts=2, lease=0)
+    await store(jobs).start(job.id, worker="lost-2", max_attempts=2, lease=0)
 
     done = await run_metric(jobs, max_attempts=2)(str(job.id))
 
@@ -194,7 +274,7 @@ async def test_a_redelivered_job_whose_cancel_was_requested_ends_cancelled_witho
     jobs: CountingJobRepository,
 ) -> None:
     job = await queued_job(jobs)
-    await store(jobs).start(job.id, worker="lost-worker", max_attempts=3)
+    await store(jobs).start(job.id, worker="lost-worker", max_attempts=3, lease=0)
     await CancelJob(jobs, CLOCK)(str(job.id))
 
     done = await run_metric(jobs)(str(job.id))
@@ -237,7 +317,7 @@ async def test_a_time_limit_of_zero_ends_the_job_failed_naming_the_time_limit(
 
 async def test_a_stale_attempt_cannot_finish_the_job(jobs: CountingJobRepository) -> None:
     job = await queued_job(jobs)
-    await store(jobs).start(job.id, worker="worker-1", max_attempts=3)
+    await store(jobs).start(job.id, worker="worker-1", max_attempts=3, lease=0)
     await store(jobs).start(job.id, worker="worker-2", max_attempts=3)
     before = await jobs.get(job.id)
 
@@ -248,7 +328,7 @@ async def test_a_stale_attempt_cannot_finish_the_job(jobs: CountingJobRepository
 
 
 async def test_a_run_overtaken_by_a_newer_attempt_stops_and_writes_nothing() -> None:
-    jobs = RedeliveredDuringRun()
+    jobs = TakenOverDuringRun()
     job = await queued_job(jobs)
 
     done = await run_metric(jobs)(str(job.id))
@@ -327,3 +407,89 @@ async def test_a_job_whose_metric_the_worker_does_not_know_fails_naming_it(
     assert done.status is JobStatus.FAILED
     assert done.error is not None
     assert "retired_metric" in done.error
+
+
+async def test_progress_is_written_at_most_once_per_interval_and_the_end_always(
+    jobs: CountingJobRepository,
+) -> None:
+    job = await queued_job(jobs)
+
+    done = await run_metric(jobs, progress_interval=3600)(str(job.id))
+
+    assert done is not None
+    assert (done.status, done.progress) == (JobStatus.SUCCEEDED, 1.0)
+    assert jobs.reports == []
+    assert len(jobs.phases) == 2  # the start and the end: no write in between
+
+
+class LeaseRecordingRepository(InMemoryJobRepository):
+    def __init__(self) -> None:
+        super().__init__()
+        self.leases: list[dt.datetime | None] = []
+
+    async def save(self, job: Job, *, expected: Job) -> Job | None:
+        self.leases.append(job.lease_expires_at)
+        return await super().save(job, expected=expected)
+
+
+async def test_each_write_of_a_run_renews_its_lease() -> None:
+    jobs = LeaseRecordingRepository()
+    job = await queued_job(jobs, "phased")
+
+    done = await run_metric(jobs, metrics=[PhasedMetric()], lease=10)(str(job.id))
+
+    assert done is not None
+    assert done.lease_expires_at is None
+    started, *progress, ended = jobs.leases
+    assert ended is None
+    renewals = [lease for lease in progress if lease is not None]
+    assert started is not None
+    assert len(renewals) == len(progress) > 0
+    assert renewals == sorted(renewals)
+    assert started < renewals[0]
+
+
+async def test_a_heartbeat_renews_the_lease_and_brings_a_cancel_to_a_silent_run() -> None:
+    jobs = CountingJobRepository()
+    metric = SilentMetric()
+    job = await queued_job(jobs, "silent")
+    run = asyncio.create_task(
+        run_metric(jobs, metrics=[metric], lease=0.2, progress_interval=3600)(str(job.id))
+    )
+    await metric.running.wait()
+    running = await jobs.get(job.id)
+    assert running is not None
+
+    await asyncio.sleep(0.2)
+    renewed = await jobs.get(job.id)
+    await CancelJob(jobs, CLOCK)(str(job.id))
+    done = await asyncio.wait_for(run, 5)
+
+    assert renewed is not None
+    assert renewed.lease_expires_at is not None
+    assert running.lease_expires_at is not None
+    assert renewed.lease_expires_at > running.lease_expires_at
+    assert done is not None
+    assert done.status is JobStatus.CANCELLED
+
+
+class SilentMetric(Metric):
+    """Reports nothing, and only polls `should_stop`: a long query, say."""
+
+    name = "silent"
+    description = "A test metric that never reports progress."
+    parameters: Mapping[str, Any] = {"type": "object"}
+
+    def __init__(self) -> None:
+        self.running = asyncio.Event()
+
+    async def validate(self, params: Mapping[str, object]) -> JsonObject:
+        return {}
+
+    async def run(self, params: Mapping[str, object], progress: Progress) -> JsonObject:
+        self.running.set()
+        for _ in range(500):
+            if progress.should_stop():
+                raise MetricStopped
+            await asyncio.sleep(0.01)
+        raise AssertionError("never told to stop")
