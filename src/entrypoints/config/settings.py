@@ -18,6 +18,8 @@ from msgspec import Meta, Struct, field
 Positive = Annotated[int, Meta(ge=1)]
 Seconds = Annotated[float, Meta(gt=0)]
 Url = Annotated[str, Meta(min_length=1)]
+Bound = Annotated[float, Meta(ge=0)]
+"""Seconds, 0 meaning no limit."""
 
 
 class SettingsError(ValueError):
@@ -29,6 +31,14 @@ class DatabaseSettings(Struct, frozen=True, kw_only=True):
     pool_size: Positive = field(default=20, name="DATABASE_POOL_SIZE")
     timeout: Seconds = field(default=10.0, name="DATABASE_TIMEOUT")
     """Seconds a request waits for a database connection before answering 503."""
+    statement_timeout: Bound = field(default=30.0, name="DATABASE_STATEMENT_TIMEOUT")
+    """Seconds a statement may run (loads and analyses are bounded otherwise)."""
+    lock_timeout: Bound = field(default=5.0, name="DATABASE_LOCK_TIMEOUT")
+    """Seconds a statement may wait for a lock another session holds."""
+    idle_in_transaction_timeout: Bound = field(
+        default=60.0, name="DATABASE_IDLE_IN_TRANSACTION_TIMEOUT"
+    )
+    """Seconds a transaction may sit idle before PostgreSQL ends its session."""
 
 
 class BrokerSettings(Struct, frozen=True, kw_only=True):

@@ -36,7 +36,7 @@ from adapters.postgres.loading.loader import PostgresTableLoader
 from adapters.postgres.log_reader import PostgresLogReader
 from adapters.postgres.migrations import migrate
 from adapters.postgres.notifications import PostgresNotifications
-from adapters.postgres.pool import create_pool
+from adapters.postgres.pool import SessionLimits, create_pool
 from adapters.postgres.probe import PostgresDatabaseProbe
 from adapters.redis.log_cache import RedisLogCache, create_cache_client
 from adapters.system_clock import SystemClock
@@ -76,7 +76,12 @@ class PostgresProvider(Provider):
     @provide(scope=Scope.APP)
     async def pool(self, settings: Settings) -> AsyncIterator[AsyncConnectionPool]:
         database = settings.database
-        pool = create_pool(database.url, max_size=database.pool_size, timeout=database.timeout)
+        pool = create_pool(
+            database.url,
+            max_size=database.pool_size,
+            timeout=database.timeout,
+            limits=session_limits(settings),
+        )
         await pool.open()
         try:
             await migrate(pool)
@@ -233,6 +238,15 @@ def job_limits(settings: Settings) -> JobLimits:
     jobs = settings.jobs
     return JobLimits(
         max_active=jobs.max_active, max_attempts=jobs.max_attempts, time_limit=jobs.time_limit
+    )
+
+
+def session_limits(settings: Settings) -> SessionLimits:
+    database = settings.database
+    return SessionLimits(
+        statement_timeout=database.statement_timeout,
+        lock_timeout=database.lock_timeout,
+        idle_in_transaction_timeout=database.idle_in_transaction_timeout,
     )
 
 

@@ -25,6 +25,7 @@ from entrypoints.http.controllers.jobs import JobsController, LaunchController
 from entrypoints.http.controllers.logs import LogsController
 from entrypoints.http.controllers.page import STATIC_DIR, index
 from entrypoints.http.controllers.tables import TablesController
+from entrypoints.http.disconnect import cancel_on_disconnect
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 
 VENDOR = "/static/vendor"
@@ -86,6 +87,7 @@ def create_app(
     app = Litestar(
         route_handlers=[api, static, index],
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[cancel_on_disconnect],
         lifespan=[close_container],
         openapi_config=openapi_config(),
         # Logging is the process's (entrypoints.config.logging), not the framework's.
