@@ -26,6 +26,7 @@ from litestar.status_codes import (
 from litestar.types import ExceptionHandlersMap
 
 from domain.shared.errors import (
+    BeyondLimits,
     Conflict,
     DomainError,
     InvalidInput,
@@ -45,9 +46,29 @@ STATUS_OF: Mapping[type[DomainError], int] = {
     NotFound: HTTP_404_NOT_FOUND,
     Conflict: HTTP_409_CONFLICT,
     MalformedSource: HTTP_422_UNPROCESSABLE_ENTITY,
+    BeyondLimits: HTTP_422_UNPROCESSABLE_ENTITY,
     Overloaded: HTTP_429_TOO_MANY_REQUESTS,
     Unavailable: HTTP_503_SERVICE_UNAVAILABLE,
 }
+
+
+ADDRESS = re.compile(
+    r"""[a-z][a-z0-9+.-]*://[^\s'"<>]+"""  # URLs and DSNs, credentials and all
+    r"""|\b(?:host|hostaddr|port|user|password|dbname)=\S+"""  # conninfo keywords
+    r"""|\bport \d+"""  # PostgreSQL's "at "...", port 5432"
+    r"""|\S*\.s\.PGSQL\.\d+"""  # PostgreSQL's Unix sockets
+    r"""|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"""  # IPv4, with a port
+    r"""|\[[0-9a-f:.]+\](?::\d+)?"""  # [IPv6], with a port
+    r"""|(?<=")[0-9a-f]*:[0-9a-f]*:[0-9a-f:.]*(?=")"""  # "::1", as PostgreSQL quotes it
+    r"""|\b(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*:\d{2,5}\b(?![\d:])""",  # host:port
+    re.IGNORECASE,
+)
+"""What names a machine: an error detail never shows one (a driver's message would)."""
+
+
+def scrubbed(detail: str) -> str:
+    """`detail` with internal addresses (URLs, DSNs, hosts with ports, IPs) replaced."""
+    return ADDRESS.sub("[address]", detail) if detail else detail
 
 
 def status_of(error: DomainError) -> int:
@@ -68,7 +89,9 @@ def problem(
     elif body.status == HTTP_503_SERVICE_UNAVAILABLE:
         headers["Retry-After"] = "5"
     return Response(
-        content=msgspec.structs.replace(body, instance=request.url.path),
+        content=msgspec.structs.replace(
+            body, instance=request.url.path, detail=scrubbed(body.detail)
+        ),
         status_code=body.status,
         media_type=PROBLEM_JSON,
         headers=headers,
@@ -158,15 +181,17 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         HTTP_409_CONFLICT: "The request conflicts with the resource's current state",
         HTTP_415_UNSUPPORTED_MEDIA_TYPE: "The body is not application/json",
         HTTP_422_UNPROCESSABLE_ENTITY: (
-            "The table's CSV file cannot be loaded; `file`, `line` and `column` say where"
+            "The table's CSV file cannot be loaded (`file`, `line` and `column` say where), "
+            "or what was asked is beyond a limit of PostgreSQL"
         ),
         HTTP_429_TOO_MANY_REQUESTS: (
             "Too many jobs are queued or running; nothing was created. Retry after "
             "`Retry-After` seconds"
         ),
         HTTP_503_SERVICE_UNAVAILABLE: (
-            "A backing service (PostgreSQL, the Redis broker) is unavailable; retry after "
-            "`Retry-After` seconds"
+            "A backing service (PostgreSQL, the Redis broker) is unavailable, or PostgreSQL "
+            "is busy (a statement ran past its time, a lock was held too long; `title` says "
+            "which); retry after `Retry-After` seconds"
         ),
     }
     return {

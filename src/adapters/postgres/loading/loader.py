@@ -31,6 +31,7 @@ from adapters.postgres.loading.failures import (
     forget_failure,
     record_failure,
     recorded_failure,
+    unstorable,
 )
 from adapters.postgres.locks import LOAD_LOCK
 from adapters.postgres.pool import BOUNDED_LOCK_WAIT, UNBOUNDED_LOCK_WAIT, UNBOUNDED_STATEMENT
@@ -103,6 +104,8 @@ class PostgresTableLoader(TableLoader):
                             async with conn.transaction():
                                 return await self._replace(conn, source, file, current, progress)
                         except (MalformedSource, *UNSTORABLE) as error:
+                            if not isinstance(error, MalformedSource) and not unstorable(error):
+                                raise
                             failure = as_malformed(source, error)
                             await record_failure(conn, source, seen, failure)
             log.warning("Could not load %s: %s", source.file_name, failure.detail)
