@@ -16,6 +16,8 @@ import uvicorn
 from rich.console import Console
 
 from devtools.embedded import embedded_cache_redis, embedded_postgres, embedded_redis
+from entrypoints.config.settings import Settings
+from entrypoints.http.server import server_options
 
 WORKER_GRACE = 75.0
 """Seconds the worker gets to stop before it is killed: longer than its 60 s soft shutdown."""
@@ -46,7 +48,13 @@ def serve(
             f"[bold]API[/] {base}   [bold]web page[/] {base}/   [bold]API docs[/] {base}/schema"
         )
         with suppress(KeyboardInterrupt):
-            uvicorn.run("entrypoints.http.app:create_app", factory=True, host=host, port=port)
+            uvicorn.run(
+                "entrypoints.http.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                **server_options(Settings.from_env().http),
+            )
         console.print("Stopping")
 
 

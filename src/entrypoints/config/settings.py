@@ -79,6 +79,24 @@ class CacheSettings(Struct, frozen=True, kw_only=True):
     PostgreSQL (false: read it from PostgreSQL on every request)."""
 
 
+class HttpSettings(Struct, frozen=True, kw_only=True):
+    max_header_bytes: Annotated[int, Meta(ge=1024)] = field(
+        default=65536, name="HTTP_MAX_HEADER_BYTES"
+    )
+    """Bytes a request's line and headers may take; past it, a 431 and the connection closed."""
+    header_timeout: Seconds = field(default=10.0, name="HTTP_HEADER_TIMEOUT")
+    """Seconds a client has to send a request's headers (and an idle new connection its
+    first byte) before its connection is closed."""
+    keep_alive: Positive = field(default=5, name="HTTP_KEEP_ALIVE")
+    """Seconds an idle kept-alive connection is held open between requests."""
+    max_connections: Positive = field(default=1000, name="HTTP_MAX_CONNECTIONS")
+    """Open connections (and requests) per API process past which uvicorn answers 503."""
+    max_streams: Positive = field(default=200, name="EVENTS_MAX_STREAMS")
+    """Open `/jobs/events` streams per API process past which a new one is a 503."""
+    max_streams_per_client: Positive = field(default=10, name="EVENTS_MAX_STREAMS_PER_CLIENT")
+    """Open `/jobs/events` streams per client address past which a new one is a 429."""
+
+
 class LogSettings(Struct, frozen=True, kw_only=True):
     level: Annotated[str, Meta(pattern="^(?i:debug|info|warning|error|critical)$")] = field(
         default="INFO", name="LOG_LEVEL"
@@ -92,6 +110,7 @@ SECTIONS: dict[str, type[Struct]] = {
     "worker": WorkerSettings,
     "data": DataSettings,
     "cache": CacheSettings,
+    "http": HttpSettings,
     "log": LogSettings,
 }
 
@@ -103,6 +122,7 @@ class Settings(Struct, frozen=True, kw_only=True):
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     data: DataSettings = field(default_factory=DataSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     @classmethod

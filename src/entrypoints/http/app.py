@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from dishka import AsyncContainer
 from dishka.integrations.litestar import DishkaRouter, setup_dishka
 from litestar import Litestar
-from litestar.datastructures import CacheControlHeader
+from litestar.datastructures import CacheControlHeader, State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Tag
@@ -27,6 +27,7 @@ from entrypoints.http.controllers.page import STATIC_DIR, index
 from entrypoints.http.controllers.tables import TablesController
 from entrypoints.http.disconnect import cancel_on_disconnect
 from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.streams import StreamSlots
 
 VENDOR = "/static/vendor"
 FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>"
@@ -88,6 +89,14 @@ def create_app(
         route_handlers=[api, static, index],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[cancel_on_disconnect],
+        state=State(
+            {
+                "streams": StreamSlots(
+                    total=settings.http.max_streams,
+                    per_client=settings.http.max_streams_per_client,
+                )
+            }
+        ),
         lifespan=[close_container],
         openapi_config=openapi_config(),
         # Logging is the process's (entrypoints.config.logging), not the framework's.

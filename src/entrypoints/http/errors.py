@@ -185,8 +185,8 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
             "or what was asked is beyond a limit of PostgreSQL"
         ),
         HTTP_429_TOO_MANY_REQUESTS: (
-            "Too many jobs are queued or running; nothing was created. Retry after "
-            "`Retry-After` seconds"
+            "Too many jobs are queued or running (nothing was created), or too many event "
+            "streams are open from this client. Retry after `Retry-After` seconds"
         ),
         HTTP_503_SERVICE_UNAVAILABLE: (
             "A backing service (PostgreSQL, the Redis broker) is unavailable, or PostgreSQL "
