@@ -20,13 +20,14 @@ from litestar.static_files import create_static_files_router
 from entrypoints.config.logging import configure_logging
 from entrypoints.config.settings import Settings
 from entrypoints.di.providers import make_container
-from entrypoints.http.controllers.health import HealthController
+from entrypoints.http.controllers.health import HealthController, MetricsController
 from entrypoints.http.controllers.jobs import JobsController, LaunchController
 from entrypoints.http.controllers.logs import LogsController
 from entrypoints.http.controllers.page import STATIC_DIR, index
 from entrypoints.http.controllers.tables import TablesController
 from entrypoints.http.disconnect import cancel_on_disconnect
 from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.metrics import record_requests
 from entrypoints.http.streams import StreamSlots
 
 VENDOR = "/static/vendor"
@@ -36,7 +37,7 @@ TAGS = [
     Tag(name="logs", description="The latest records of a table"),
     Tag(name="tables", description="The tables: one per CSV file in the data folder"),
     Tag(name="jobs", description="Metric computations on the task queue"),
-    Tag(name="health", description="Whether the service can answer"),
+    Tag(name="health", description="Whether the service can answer, and its metrics"),
 ]
 
 DESCRIPTION = """
@@ -83,12 +84,13 @@ def create_app(
             LaunchController,
             JobsController,
             HealthController,
+            MetricsController,
         ],
     )
     app = Litestar(
         route_handlers=[api, static, index],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[cancel_on_disconnect],
+        middleware=[record_requests, cancel_on_disconnect],
         state=State(
             {
                 "streams": StreamSlots(

@@ -25,6 +25,7 @@ from litestar.status_codes import (
 )
 from litestar.types import ExceptionHandlersMap
 
+from domain.health.errors import NotReady
 from domain.shared.errors import (
     BeyondLimits,
     Conflict,
@@ -35,7 +36,7 @@ from domain.shared.errors import (
     Unavailable,
 )
 from domain.tables.errors import MalformedSource, TableNotFound
-from entrypoints.http.schemas import ProblemDetails
+from entrypoints.http.schemas import ProblemDetails, checks_of
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,8 @@ def domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respons
         body = msgspec.structs.replace(body, known_tables=list(error.known))
     if isinstance(error, Overloaded):
         body = msgspec.structs.replace(body, retry_after=error.retry_after)
+    if isinstance(error, NotReady):
+        body = msgspec.structs.replace(body, checks=dict(checks_of(error.readiness)))
     if isinstance(error, MalformedSource):
         body = msgspec.structs.replace(
             body, file=error.file_name, line=error.line, column=error.column
