@@ -97,6 +97,16 @@ class HttpSettings(Struct, frozen=True, kw_only=True):
     """Open `/jobs/events` streams per client address past which a new one is a 429."""
 
 
+class SecuritySettings(Struct, frozen=True, kw_only=True):
+    tokens: str = field(default="", name="API_TOKENS")
+    """Comma-separated bearer tokens; when any is set, every request that changes something
+    (POST /launch, POST /jobs/{id}/cancel) must carry one. Empty: no tokens asked."""
+
+    @property
+    def token_list(self) -> tuple[str, ...]:
+        return tuple(token.strip() for token in self.tokens.split(",") if token.strip())
+
+
 class LogSettings(Struct, frozen=True, kw_only=True):
     level: Annotated[str, Meta(pattern="^(?i:debug|info|warning|error|critical)$")] = field(
         default="INFO", name="LOG_LEVEL"
@@ -111,6 +121,7 @@ SECTIONS: dict[str, type[Struct]] = {
     "data": DataSettings,
     "cache": CacheSettings,
     "http": HttpSettings,
+    "security": SecuritySettings,
     "log": LogSettings,
 }
 
@@ -123,6 +134,7 @@ class Settings(Struct, frozen=True, kw_only=True):
     data: DataSettings = field(default_factory=DataSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     @classmethod

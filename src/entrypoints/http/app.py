@@ -28,6 +28,7 @@ from entrypoints.http.controllers.tables import TablesController
 from entrypoints.http.disconnect import cancel_on_disconnect
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.metrics import record_requests
+from entrypoints.http.security import guard_writes, security_headers
 from entrypoints.http.streams import StreamSlots
 
 VENDOR = "/static/vendor"
@@ -90,7 +91,12 @@ def create_app(
     app = Litestar(
         route_handlers=[api, static, index],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[record_requests, cancel_on_disconnect],
+        middleware=[
+            record_requests,
+            guard_writes(settings.security.token_list),
+            cancel_on_disconnect,
+        ],
+        before_send=[security_headers],
         state=State(
             {
                 "streams": StreamSlots(
