@@ -15,6 +15,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -180,9 +182,16 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI descriptions of the problems an operation can answer with."""
     meaning = {
         HTTP_400_BAD_REQUEST: "A parameter is invalid; `parameter` names it",
+        HTTP_401_UNAUTHORIZED: (
+            "The service has API tokens and this change carried none of them: send "
+            "`Authorization: Bearer <token>`"
+        ),
+        HTTP_403_FORBIDDEN: "A change from another site (its `Origin` is not this host)",
         HTTP_404_NOT_FOUND: "No such resource; for tables, `known_tables` lists the known ones",
         HTTP_409_CONFLICT: "The request conflicts with the resource's current state",
-        HTTP_415_UNSUPPORTED_MEDIA_TYPE: "The body is not application/json",
+        HTTP_415_UNSUPPORTED_MEDIA_TYPE: (
+            "The body is not application/json (a form or text body is refused on every change)"
+        ),
         HTTP_422_UNPROCESSABLE_ENTITY: (
             "The table's CSV file cannot be loaded (`file`, `line` and `column` say where), "
             "or what was asked is beyond a limit of PostgreSQL"
@@ -194,7 +203,8 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         HTTP_503_SERVICE_UNAVAILABLE: (
             "A backing service (PostgreSQL, the Redis broker) is unavailable, or PostgreSQL "
             "is busy (a statement ran past its time, a lock was held too long; `title` says "
-            "which); retry after `Retry-After` seconds"
+            "which), or this process is at its bound of connections or streams; retry after "
+            "`Retry-After` seconds"
         ),
     }
     return {

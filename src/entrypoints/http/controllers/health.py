@@ -21,6 +21,7 @@ class HealthController(Controller):
         description="200 whenever the process answers: it asks no backing service, so it "
         "stays cheap and says nothing about them (`/health/ready` does).\n\n"
         + describe(CheckCache),
+        responses=problem_responses(503),
     )
     async def health(self, check_cache: FromDishka[CheckCache]) -> HealthResponse:
         cache = await check_cache()
@@ -47,6 +48,7 @@ class MetricsController(Controller):
         description="This process's requests and latencies by route template, and the "
         "service's figures: " + describe(CollectMetrics),
         media_type=CONTENT_TYPE,
+        responses=problem_responses(503),
     )
     async def metrics(self, collect_metrics: FromDishka[CollectMetrics]) -> Response[bytes]:
         return Response(exposition(await collect_metrics()), media_type=CONTENT_TYPE)

@@ -110,7 +110,7 @@ class LaunchController(Controller):
         summary="Launch a metric: calculate_metric, or the one the body names",
         operation_id="launchMetric",
         description=describe(LaunchMetric),
-        responses=problem_responses(400, 415, 422, 429, 503),
+        responses=problem_responses(400, 401, 403, 415, 422, 429, 503),
         response_headers=[
             ResponseHeader(
                 name="Location",
@@ -261,7 +261,7 @@ class JobsController(Controller):
         summary="Cancel a job",
         operation_id="cancelJob",
         description=describe(CancelJob),
-        responses=problem_responses(400, 404, 409, 503),
+        responses=problem_responses(400, 401, 403, 404, 409, 415, 503),
     )
     async def cancel(
         self, cancel_job: FromDishka[CancelJob], job_id: Annotated[str, JOB_IN_PATH]
