@@ -58,6 +58,8 @@ def api(host: str, port: int, workers: int) -> None:
     """Serve the HTTP API."""
     import uvicorn
 
+    from entrypoints.http.server import server_options
+
     uvicorn.run(
         "entrypoints.http.app:create_app",
         factory=True,
@@ -65,6 +67,7 @@ def api(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         proxy_headers=True,
+        **server_options(settings().http, in_process=workers == 1),
     )
 
 

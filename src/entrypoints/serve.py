@@ -31,6 +31,8 @@ from rich.console import Console
 
 from devtools import processes
 from devtools.processes import stop_process_group
+from entrypoints.config.settings import Settings
+from entrypoints.http.server import server_options
 
 if TYPE_CHECKING:
     from devtools.embedded import RedisServer
@@ -83,7 +85,11 @@ def serve(
                 f"[bold]API[/] {base}   [bold]web page[/] {base}/   [bold]API docs[/] {base}/schema"
             )
             config = uvicorn.Config(
-                "entrypoints.http.app:create_app", factory=True, host=host, port=port
+                "entrypoints.http.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                **server_options(Settings.from_env().http),
             )
             server = uvicorn.Server(config)
             stop.server = server
