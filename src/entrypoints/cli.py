@@ -30,8 +30,6 @@ from entrypoints.config.settings import Settings, SettingsError
 from entrypoints.di.providers import make_container
 
 console = Console(stderr=True)
-WORKER_HEALTHCHECK_TIMEOUT = 60
-"""Seconds an API process of `--workers N` may take to answer its supervisor."""
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,6 +58,8 @@ def api(host: str, port: int, workers: int) -> None:
     """Serve the HTTP API."""
     import uvicorn
 
+    from entrypoints.http.server import server_options
+
     uvicorn.run(
         "entrypoints.http.app:create_app",
         factory=True,
@@ -67,10 +67,7 @@ def api(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         proxy_headers=True,
-        # A process answers the supervisor's ping only once it has imported everything
-        # (numpy, scipy, ...): 5 s is not enough on a busy machine, which then kills and
-        # restarts every process for ever.
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT,
+        **server_options(settings().http, in_process=workers == 1),
     )
 
 

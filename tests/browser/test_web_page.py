@@ -18,11 +18,11 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from entrypoints.config.settings import Settings
 from entrypoints.http.app import create_app
+from tests.browser.conftest import CHROMIUM
 from tests.support.live_server import serving
 from tests.support.service_app import settings_with
 from tests.support.worker_process import running_worker
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).parents[1] / ".screenshots"
 # Flags for a sandboxed machine without a network: no background requests, no GPU.
 CHROMIUM_ARGS = [
@@ -57,6 +57,13 @@ def page(browser: Browser, system: str) -> Iterator[Page]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # What the Content Security Policy refused, had it refused anything the page needs.
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
     assert not errors, errors
@@ -303,6 +310,32 @@ def test_the_api_docs_render_without_any_other_host(page: Page, system: str, pat
         timeout=20_000
     )
     assert [url for url in requests if not url.startswith((system, "data:", "blob:"))] == []
+
+
+def test_with_tokens_the_page_asks_for_one_once_and_launches(
+    browser: Browser, service_env: dict[str, str]
+) -> None:
+    settings = settings_with(service_env, API_TOKENS="page-token")
+    with serving(create_app(settings)) as base_url:
+        context = browser.new_context(base_url=base_url)
+        page = context.new_page()
+        asked: list[str] = []
+
+        def answer(dialog: Any) -> None:
+            asked.append(dialog.message)
+            dialog.accept("page-token")
+
+        page.on("dialog", answer)
+        page.goto("/?tab=jobs")
+        page.get_by_test_id("launch").click()
+        expect(page.get_by_test_id("job")).to_have_count(1)
+        page.get_by_test_id("launch").click()
+        expect(page.get_by_test_id("job")).to_have_count(2)
+        stored = page.evaluate("localStorage.getItem('experiments.token')")
+        context.close()
+    assert len(asked) == 1
+    assert "token" in asked[0].lower()
+    assert stored == "page-token"
 
 
 def run_test(page: Page, *, value: str = "price", cuped: bool = True) -> None:

@@ -10,14 +10,24 @@ import uvicorn
 from litestar import Litestar
 
 from devtools.embedded import free_port
+from entrypoints.config.settings import HttpSettings
+from entrypoints.http.server import server_options
 from tests.support.polling import eventually_sync
 
 
 @contextmanager
-def serving(app: Litestar) -> Iterator[str]:
-    """Serves `app` until the block ends; yields its base URL."""
+def serving(app: Litestar, limits: HttpSettings | None = None) -> Iterator[str]:
+    """Serves `app` until the block ends, as the API is served (`server_options`), under
+    `limits` (the defaults when None); yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        **server_options(limits or HttpSettings()),
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
 

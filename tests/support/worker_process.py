@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from entrypoints.serve import stop_process_group
+from devtools.processes import stop_process_group
 
 EXPERIMENTS = Path(sys.executable).with_name("experiments")
 

@@ -17,6 +17,8 @@ class QueueConfig:
     """Seconds after which Celery kills a child still running a task: the jobs' hard limit
     (`JobLimits.kill_after`), past the deadline at which a run stops itself."""
     publish_timeout: float = 2.0
+    shutdown_grace: float = 60.0
+    """Seconds running tasks get on a cold shutdown before they are stopped and handed back."""
 
 
 def create_celery(config: QueueConfig) -> Celery:
@@ -38,8 +40,9 @@ def create_celery(config: QueueConfig) -> Celery:
         worker_cancel_long_running_tasks_on_connection_loss=True,
         # On a cold shutdown (SIGQUIT; SIGTERM too where REMAP_SIGTERM=SIGQUIT, as compose and
         # `experiments serve` set it) running jobs get this long to finish; then the worker
-        # stops and Redis gets their messages back at once, for another worker.
-        worker_soft_shutdown_timeout=60.0,
+        # stops and Redis gets their messages back at once, for another worker. Celery waits
+        # the whole time whenever a task runs, even one that ends sooner.
+        worker_soft_shutdown_timeout=config.shutdown_grace,
         # Task events, for Flower.
         worker_send_task_events=True,
         task_send_sent_event=True,

@@ -16,6 +16,7 @@ from psycopg import AsyncRawCursor, sql
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.errors import database_errors
+from adapters.postgres.pool import UNBOUNDED_STATEMENT
 from adapters.postgres.schema import stored_table
 from adapters.postgres.statements import Parameters, fetch_all
 from domain.analytics.experiment import (
@@ -118,6 +119,9 @@ class PostgresExperimentData(ExperimentData):
         statement, params = aggregates_statement(query)
         async with database_errors(), self._pool.connection() as conn, conn.transaction():
             await conn.execute(WORK_MEM)
+            # Bounded by the job's time limit instead (a killed run's backend notices its
+            # client is gone within the pool's client check interval).
+            await conn.execute(UNBOUNDED_STATEMENT)
             async with AsyncRawCursor(conn) as cur:
                 await cur.execute(statement, params.values, binary=True)
                 rows = await cur.fetchall()

@@ -24,3 +24,33 @@ class CacheStats:
     errors: int
     bypasses: int
     coalesced: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Readiness:
+    """Whether each backing service answers; `cache` is None when there is no cache."""
+
+    database: bool
+    broker: bool
+    cache: bool | None
+
+    @property
+    def ready(self) -> bool:
+        """Launching and reading work: PostgreSQL and the broker both answer."""
+        return self.database and self.broker
+
+    @property
+    def degraded(self) -> bool:
+        """Ready, but without the cache (pages come from PostgreSQL)."""
+        return self.ready and self.cache is False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceMetrics:
+    """What the service reports to monitoring, each None when it cannot be read now."""
+
+    jobs_by_status: dict[str, int] | None
+    queue_depth: int | None
+    lost_jobs: int | None
+    republished_jobs: int | None
+    cache: CacheStats | None

@@ -49,7 +49,30 @@ class InvalidParameter(InvalidInput):
 
 
 class DatabaseUnavailable(Unavailable):
+    """PostgreSQL cannot be reached: down, restarting, refusing connections, or no pooled
+    connection came free in time."""
+
     title = "Database unavailable"
+
+
+class DatabaseBusy(Unavailable):
+    """PostgreSQL answers, but this request's statement ran past its time, waited too long
+    for a lock another session holds, or lost a deadlock: trying again later may work."""
+
+    title = "Database busy"
+
+
+class DatabaseExhausted(Unavailable):
+    """PostgreSQL is out of disk space or memory: nothing this request can fix."""
+
+    title = "Database out of resources"
+
+
+class BeyondLimits(Unprocessable):
+    """What was asked for exceeds one of PostgreSQL's fixed limits (a table of more than
+    1,600 columns, a row or a statement too large): trying again will not help."""
+
+    title = "Beyond the database's limits"
 
 
 class Overloaded(DomainError):

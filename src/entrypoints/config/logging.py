@@ -35,7 +35,15 @@ def configure_logging(level: str) -> None:
                     "format": "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
                 }
             },
-            "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "context"}},
+            # The real standard error: in a worker's children `sys.stderr` is Celery's proxy
+            # into logging itself, through which every record of a job's run was lost.
+            "handlers": {
+                "stderr": {
+                    "class": "logging.StreamHandler",
+                    "formatter": "context",
+                    "stream": "ext://sys.__stderr__",
+                }
+            },
             "root": {"level": level.upper(), "handlers": ["stderr"]},
         }
     )

@@ -17,7 +17,10 @@ from msgspec import Meta, Struct, field
 
 Positive = Annotated[int, Meta(ge=1)]
 Seconds = Annotated[float, Meta(gt=0)]
+SecondsOrZero = Annotated[float, Meta(ge=0)]
 Url = Annotated[str, Meta(min_length=1)]
+Bound = Annotated[float, Meta(ge=0)]
+"""Seconds, 0 meaning no limit."""
 
 
 class SettingsError(ValueError):
@@ -29,6 +32,14 @@ class DatabaseSettings(Struct, frozen=True, kw_only=True):
     pool_size: Positive = field(default=20, name="DATABASE_POOL_SIZE")
     timeout: Seconds = field(default=10.0, name="DATABASE_TIMEOUT")
     """Seconds a request waits for a database connection before answering 503."""
+    statement_timeout: Bound = field(default=30.0, name="DATABASE_STATEMENT_TIMEOUT")
+    """Seconds a statement may run (loads and analyses are bounded otherwise)."""
+    lock_timeout: Bound = field(default=5.0, name="DATABASE_LOCK_TIMEOUT")
+    """Seconds a statement may wait for a lock another session holds."""
+    idle_in_transaction_timeout: Bound = field(
+        default=60.0, name="DATABASE_IDLE_IN_TRANSACTION_TIMEOUT"
+    )
+    """Seconds a transaction may sit idle before PostgreSQL ends its session."""
 
 
 class BrokerSettings(Struct, frozen=True, kw_only=True):
@@ -61,6 +72,10 @@ class WorkerSettings(Struct, frozen=True, kw_only=True):
     concurrency: Positive = field(
         default_factory=lambda: os.cpu_count() or 1, name="WORKER_CONCURRENCY"
     )
+    shutdown_grace: SecondsOrZero = field(default=60.0, name="WORKER_SHUTDOWN_GRACE")
+    """Seconds running jobs get to finish when the worker is stopped (SIGQUIT, or SIGTERM
+    remapped to it); then they are stopped and their messages handed back to the broker, for
+    another attempt. 0: handed back at once. `experiments serve` sets 2."""
 
 
 class DataSettings(Struct, frozen=True, kw_only=True):
@@ -83,6 +98,34 @@ class CacheSettings(Struct, frozen=True, kw_only=True):
     PostgreSQL (false: read it from PostgreSQL on every request)."""
 
 
+class HttpSettings(Struct, frozen=True, kw_only=True):
+    max_header_bytes: Annotated[int, Meta(ge=1024)] = field(
+        default=65536, name="HTTP_MAX_HEADER_BYTES"
+    )
+    """Bytes a request's line and headers may take; past it, a 431 and the connection closed."""
+    header_timeout: Seconds = field(default=10.0, name="HTTP_HEADER_TIMEOUT")
+    """Seconds a client has to send a request's headers (and an idle new connection its
+    first byte) before its connection is closed."""
+    keep_alive: Positive = field(default=5, name="HTTP_KEEP_ALIVE")
+    """Seconds an idle kept-alive connection is held open between requests."""
+    max_connections: Positive = field(default=1000, name="HTTP_MAX_CONNECTIONS")
+    """Open connections (and requests) per API process past which uvicorn answers 503."""
+    max_streams: Positive = field(default=200, name="EVENTS_MAX_STREAMS")
+    """Open `/jobs/events` streams per API process past which a new one is a 503."""
+    max_streams_per_client: Positive = field(default=10, name="EVENTS_MAX_STREAMS_PER_CLIENT")
+    """Open `/jobs/events` streams per client address past which a new one is a 429."""
+
+
+class SecuritySettings(Struct, frozen=True, kw_only=True):
+    tokens: str = field(default="", name="API_TOKENS")
+    """Comma-separated bearer tokens; when any is set, every request that changes something
+    (POST /launch, POST /jobs/{id}/cancel) must carry one. Empty: no tokens asked."""
+
+    @property
+    def token_list(self) -> tuple[str, ...]:
+        return tuple(token.strip() for token in self.tokens.split(",") if token.strip())
+
+
 class LogSettings(Struct, frozen=True, kw_only=True):
     level: Annotated[str, Meta(pattern="^(?i:debug|info|warning|error|critical)$")] = field(
         default="INFO", name="LOG_LEVEL"
@@ -96,6 +139,8 @@ SECTIONS: dict[str, type[Struct]] = {
     "worker": WorkerSettings,
     "data": DataSettings,
     "cache": CacheSettings,
+    "http": HttpSettings,
+    "security": SecuritySettings,
     "log": LogSettings,
 }
 
@@ -107,6 +152,8 @@ class Settings(Struct, frozen=True, kw_only=True):
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     data: DataSettings = field(default_factory=DataSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     @classmethod

@@ -19,6 +19,7 @@ from dishka import (
     provide_all,
 )
 from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
 
 from adapters.caching.catalog_snapshot import AnnouncedTableLoader, SnapshotTableCatalog
 from adapters.caching.counters import CacheCounters
@@ -30,6 +31,7 @@ from adapters.local_workers import LocalWorkerProbe
 from adapters.logging.jobs import LoggedJobRepository
 from adapters.postgres.catalog import CATALOG_CHANNEL, PostgresTableCatalog
 from adapters.postgres.experiment_data import PostgresExperimentData
+from adapters.postgres.job_census import PostgresJobCensus
 from adapters.postgres.job_feed import CHANNEL as JOBS_CHANNEL
 from adapters.postgres.job_feed import PostgresJobFeed
 from adapters.postgres.job_repository import PostgresJobRepository
@@ -37,17 +39,32 @@ from adapters.postgres.loading.loader import PostgresTableLoader
 from adapters.postgres.log_reader import PostgresLogReader
 from adapters.postgres.migrations import migrate
 from adapters.postgres.notifications import PostgresNotifications
-from adapters.postgres.pool import create_pool
+from adapters.postgres.pool import SessionLimits, create_pool
 from adapters.postgres.probe import PostgresDatabaseProbe
 from adapters.postgres.sweep_lock import PostgresSweepLock
+from adapters.redis.broker import (
+    RedisBrokerProbe,
+    RedisCacheProbe,
+    RedisQueueDepth,
+    RedisRecoveryCounters,
+    create_probe_client,
+)
 from adapters.redis.log_cache import RedisLogCache, create_cache_client
 from adapters.system_clock import SystemClock
 from domain.analytics.ab_test import AbTestMetric
 from domain.analytics.calculate_metric import CalculateMetric
 from domain.analytics.ports import ExperimentData
-from domain.health.ports import CacheMonitor, DatabaseProbe
+from domain.health.ports import (
+    BrokerProbe,
+    CacheMonitor,
+    CacheProbe,
+    DatabaseProbe,
+    JobCensus,
+    QueueDepth,
+)
 from domain.health.use_cases.check_cache import CheckCache
-from domain.health.use_cases.check_health import CheckHealth
+from domain.health.use_cases.check_readiness import CheckReadiness
+from domain.health.use_cases.collect_metrics import CollectMetrics
 from domain.jobs.limits import JobLimits
 from domain.jobs.ports import JobFeed, JobRepository, SweepLock, TaskQueue, WorkerProbe
 from domain.jobs.use_cases.cancel_job import CancelJob
@@ -62,6 +79,7 @@ from domain.jobs.use_cases.run_metric import RunMetric
 from domain.jobs.use_cases.watch_jobs import WatchJobs
 from domain.shared.clock import Clock
 from domain.shared.metrics import MetricRegistry
+from domain.shared.recovery import RecoveryCounters
 from domain.tables.ports import LogCache, LogReader, TableCatalog, TableLoader, TableSources
 from domain.tables.use_cases.fetch_logs import FetchLogs
 from domain.tables.use_cases.list_tables import ListTables
@@ -81,7 +99,12 @@ class PostgresProvider(Provider):
     @provide(scope=Scope.APP)
     async def pool(self, settings: Settings) -> AsyncIterator[AsyncConnectionPool]:
         database = settings.database
-        pool = create_pool(database.url, max_size=database.pool_size, timeout=database.timeout)
+        pool = create_pool(
+            database.url,
+            max_size=database.pool_size,
+            timeout=database.timeout,
+            limits=session_limits(settings),
+        )
         await pool.open()
         try:
             await migrate(pool)
@@ -94,8 +117,9 @@ class PostgresProvider(Provider):
         return PostgresTableLoader(pool, settings.data.dir)
 
     @provide(scope=Scope.APP)
-    def probe(self, pool: AsyncConnectionPool) -> DatabaseProbe:
-        return PostgresDatabaseProbe(pool)
+    def probe(self, container: AsyncContainer) -> DatabaseProbe:
+        # The pool is got at each ping, so that a database down at start reads as down.
+        return PostgresDatabaseProbe(lambda: container.get(AsyncConnectionPool))
 
     catalog = provide(PostgresTableCatalog, provides=TableCatalog, scope=Scope.APP)
     log_reader = provide(PostgresLogReader, provides=LogReader, scope=Scope.APP)
@@ -241,8 +265,9 @@ class UseCasesProvider(Provider):
         LoadTable,
         FetchLogs,
         ListTables,
-        CheckHealth,
+        CheckReadiness,
         CheckCache,
+        CollectMetrics,
         LaunchMetric,
         GetJobResult,
         ListJobs,
@@ -253,6 +278,49 @@ class UseCasesProvider(Provider):
         WatchJobs,
         RecoverJobs,
     )
+
+
+class BrokerClient:
+    """The health side's client of the broker's Redis (a type of its own for dishka)."""
+
+    def __init__(self, client: Redis) -> None:
+        self.client = client
+
+
+class HealthProvider(Provider):
+    """What readiness and metrics ask: small clients of the broker's and the cache's Redis
+    of their own (short timeouts, no retries), and the recovery counters every process
+    shares."""
+
+    scope = Scope.APP
+    census = provide(PostgresJobCensus, provides=JobCensus)
+
+    @provide
+    async def broker_client(self, settings: Settings) -> AsyncIterator[BrokerClient]:
+        client = create_probe_client(settings.broker.url)
+        yield BrokerClient(client)
+        await client.aclose()
+
+    @provide
+    def broker_probe(self, broker: BrokerClient) -> BrokerProbe:
+        return RedisBrokerProbe(broker.client)
+
+    @provide
+    def queue_depth(self, broker: BrokerClient, settings: Settings) -> QueueDepth:
+        return RedisQueueDepth(broker.client, settings.broker.queue)
+
+    @provide
+    def recovery_counters(self, broker: BrokerClient, settings: Settings) -> RecoveryCounters:
+        return RedisRecoveryCounters(broker.client, settings.broker.queue)
+
+    @provide
+    async def cache_probe(self, settings: Settings) -> AsyncIterator[CacheProbe]:
+        if not settings.cache.url:
+            yield RedisCacheProbe(None)
+            return
+        client = create_probe_client(settings.cache.url)
+        yield RedisCacheProbe(client)
+        await client.aclose()
 
 
 def job_limits(settings: Settings) -> JobLimits:
@@ -267,9 +335,21 @@ def job_limits(settings: Settings) -> JobLimits:
     )
 
 
+def session_limits(settings: Settings) -> SessionLimits:
+    database = settings.database
+    return SessionLimits(
+        statement_timeout=database.statement_timeout,
+        lock_timeout=database.lock_timeout,
+        idle_in_transaction_timeout=database.idle_in_transaction_timeout,
+    )
+
+
 def queue_config(settings: Settings, limits: JobLimits) -> QueueConfig:
     return QueueConfig(
-        broker_url=settings.broker.url, queue=settings.broker.queue, kill_after=limits.kill_after
+        broker_url=settings.broker.url,
+        queue=settings.broker.queue,
+        kill_after=limits.kill_after,
+        shutdown_grace=settings.worker.shutdown_grace,
     )
 
 
@@ -280,6 +360,7 @@ def get_providers() -> list[Provider]:
         FilesProvider(),
         JobsProvider(),
         CacheProvider(),
+        HealthProvider(),
         MetricsProvider(),
         UseCasesProvider(),
     ]

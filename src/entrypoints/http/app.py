@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from dishka import AsyncContainer
 from dishka.integrations.litestar import DishkaRouter, setup_dishka
 from litestar import Litestar
-from litestar.datastructures import CacheControlHeader
+from litestar.datastructures import CacheControlHeader, State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Tag
@@ -20,13 +20,17 @@ from litestar.static_files import create_static_files_router
 from entrypoints.config.logging import configure_logging
 from entrypoints.config.settings import Settings
 from entrypoints.di.providers import make_container
-from entrypoints.http.controllers.health import HealthController
+from entrypoints.http.controllers.health import HealthController, MetricsController
 from entrypoints.http.controllers.jobs import JobsController, LaunchController
 from entrypoints.http.controllers.logs import LogsController
 from entrypoints.http.controllers.page import STATIC_DIR, index
 from entrypoints.http.controllers.tables import TablesController
+from entrypoints.http.disconnect import cancel_on_disconnect
 from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.metrics import record_requests
 from entrypoints.http.retention import retention
+from entrypoints.http.security import guard_writes, security_headers
+from entrypoints.http.streams import StreamSlots
 
 VENDOR = "/static/vendor"
 FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>"
@@ -35,7 +39,7 @@ TAGS = [
     Tag(name="logs", description="The latest records of a table"),
     Tag(name="tables", description="The tables: one per CSV file in the data folder"),
     Tag(name="jobs", description="Metric computations on the task queue"),
-    Tag(name="health", description="Whether the service can answer"),
+    Tag(name="health", description="Whether the service can answer, and its metrics"),
 ]
 
 DESCRIPTION = """
@@ -83,11 +87,26 @@ def create_app(
             LaunchController,
             JobsController,
             HealthController,
+            MetricsController,
         ],
     )
     app = Litestar(
         route_handlers=[api, static, index],
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            record_requests,
+            guard_writes(settings.security.token_list),
+            cancel_on_disconnect,
+        ],
+        before_send=[security_headers],
+        state=State(
+            {
+                "streams": StreamSlots(
+                    total=settings.http.max_streams,
+                    per_client=settings.http.max_streams_per_client,
+                )
+            }
+        ),
         lifespan=[close_container],
         openapi_config=openapi_config(),
         # Logging is the process's (entrypoints.config.logging), not the framework's.

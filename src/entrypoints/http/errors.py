@@ -15,6 +15,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -25,7 +27,9 @@ from litestar.status_codes import (
 )
 from litestar.types import ExceptionHandlersMap
 
+from domain.health.errors import NotReady
 from domain.shared.errors import (
+    BeyondLimits,
     Conflict,
     DomainError,
     InvalidInput,
@@ -35,7 +39,7 @@ from domain.shared.errors import (
     Unprocessable,
 )
 from domain.tables.errors import MalformedSource, TableNotFound
-from entrypoints.http.schemas import ProblemDetails
+from entrypoints.http.schemas import ProblemDetails, checks_of
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +50,29 @@ STATUS_OF: Mapping[type[DomainError], int] = {
     NotFound: HTTP_404_NOT_FOUND,
     Conflict: HTTP_409_CONFLICT,
     Unprocessable: HTTP_422_UNPROCESSABLE_ENTITY,
+    BeyondLimits: HTTP_422_UNPROCESSABLE_ENTITY,
     Overloaded: HTTP_429_TOO_MANY_REQUESTS,
     Unavailable: HTTP_503_SERVICE_UNAVAILABLE,
 }
+
+
+ADDRESS = re.compile(
+    r"""[a-z][a-z0-9+.-]*://[^\s'"<>]+"""  # URLs and DSNs, credentials and all
+    r"""|\b(?:host|hostaddr|port|user|password|dbname)=\S+"""  # conninfo keywords
+    r"""|\bport \d+"""  # PostgreSQL's "at "...", port 5432"
+    r"""|\S*\.s\.PGSQL\.\d+"""  # PostgreSQL's Unix sockets
+    r"""|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"""  # IPv4, with a port
+    r"""|\[[0-9a-f:.]+\](?::\d+)?"""  # [IPv6], with a port
+    r"""|(?<=")[0-9a-f]*:[0-9a-f]*:[0-9a-f:.]*(?=")"""  # "::1", as PostgreSQL quotes it
+    r"""|\b(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*:\d{2,5}\b(?![\d:])""",  # host:port
+    re.IGNORECASE,
+)
+"""What names a machine: an error detail never shows one (a driver's message would)."""
+
+
+def scrubbed(detail: str) -> str:
+    """`detail` with internal addresses (URLs, DSNs, hosts with ports, IPs) replaced."""
+    return ADDRESS.sub("[address]", detail) if detail else detail
 
 
 def status_of(error: DomainError) -> int:
@@ -69,7 +93,9 @@ def problem(
     elif body.status == HTTP_503_SERVICE_UNAVAILABLE:
         headers["Retry-After"] = "5"
     return Response(
-        content=msgspec.structs.replace(body, instance=request.url.path),
+        content=msgspec.structs.replace(
+            body, instance=request.url.path, detail=scrubbed(body.detail)
+        ),
         status_code=body.status,
         media_type=PROBLEM_JSON,
         headers=headers,
@@ -84,6 +110,8 @@ def domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respons
         body = msgspec.structs.replace(body, known_tables=list(error.known))
     if isinstance(error, Overloaded):
         body = msgspec.structs.replace(body, retry_after=error.retry_after)
+    if isinstance(error, NotReady):
+        body = msgspec.structs.replace(body, checks=dict(checks_of(error.readiness)))
     if isinstance(error, MalformedSource):
         body = msgspec.structs.replace(
             body, file=error.file_name, line=error.line, column=error.column
@@ -155,18 +183,28 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI descriptions of the problems an operation can answer with."""
     meaning = {
         HTTP_400_BAD_REQUEST: "A parameter is invalid; `parameter` names it",
+        HTTP_401_UNAUTHORIZED: (
+            "The service has API tokens and this change carried none of them: send "
+            "`Authorization: Bearer <token>`"
+        ),
+        HTTP_403_FORBIDDEN: "A change from another site (its `Origin` is not this host)",
         HTTP_404_NOT_FOUND: "No such resource; for tables, `known_tables` lists the known ones",
         HTTP_409_CONFLICT: "The request conflicts with the resource's current state",
-        HTTP_415_UNSUPPORTED_MEDIA_TYPE: "The body is not application/json",
+        HTTP_415_UNSUPPORTED_MEDIA_TYPE: (
+            "The body is not application/json (a form or text body is refused on every change)"
+        ),
         HTTP_422_UNPROCESSABLE_ENTITY: (
-            "The table's CSV file cannot be loaded; `file`, `line` and `column` say where"
+            "The table's CSV file cannot be loaded (`file`, `line` and `column` say where), "
+            "or what was asked is beyond a limit of PostgreSQL"
         ),
         HTTP_429_TOO_MANY_REQUESTS: (
-            "Too many jobs are queued or running; nothing was created. Retry after "
-            "`Retry-After` seconds"
+            "Too many jobs are queued or running (nothing was created), or too many event "
+            "streams are open from this client. Retry after `Retry-After` seconds"
         ),
         HTTP_503_SERVICE_UNAVAILABLE: (
-            "A backing service (PostgreSQL, the Redis broker) is unavailable; retry after "
+            "A backing service (PostgreSQL, the Redis broker) is unavailable, or PostgreSQL "
+            "is busy (a statement ran past its time, a lock was held too long; `title` says "
+            "which), or this process is at its bound of connections or streams; retry after "
             "`Retry-After` seconds"
         ),
     }

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from domain.health.model import CacheStats
+from domain.health.model import CacheStats, Readiness
 from domain.jobs.model import Job, JobsPage, JobStatus
 from domain.shared.metrics import Metric, MetricResult
 from domain.tables.logs import PAGE_SIZE, LogPage, Records, Row, encode_cursor
@@ -409,7 +409,7 @@ class CacheResponse(Struct, frozen=True):
 
 
 class HealthResponse(Struct, frozen=True, omit_defaults=True):
-    status: Annotated[str, Meta(description="ok: PostgreSQL answers")]
+    status: Annotated[str, Meta(description="ok: the process answers")]
     cache: Annotated[
         CacheResponse | None,
         Meta(
@@ -417,6 +417,40 @@ class HealthResponse(Struct, frozen=True, omit_defaults=True):
             "the service runs without one. It never makes the service unhealthy"
         ),
     ] = None
+
+
+Check = Literal["up", "down", "absent"]
+
+
+class ReadinessResponse(Struct, frozen=True):
+    status: Annotated[
+        Literal["ready", "degraded"],
+        Meta(description="ready: every service answers; degraded: all but the page cache"),
+    ]
+    database: Annotated[Check, Meta(description="PostgreSQL")]
+    broker: Annotated[Check, Meta(description="The Redis that queues jobs")]
+    cache: Annotated[Check, Meta(description="The page cache's Redis; absent without one")]
+
+    @classmethod
+    def of(cls, readiness: Readiness) -> ReadinessResponse:
+        checks = checks_of(readiness)
+        return cls(
+            status="degraded" if readiness.degraded else "ready",
+            database=checks["database"],
+            broker=checks["broker"],
+            cache=checks["cache"],
+        )
+
+
+def checks_of(readiness: Readiness) -> dict[str, Check]:
+    def check(up: bool | None) -> Check:
+        return "absent" if up is None else "up" if up else "down"
+
+    return {
+        "database": check(readiness.database),
+        "broker": check(readiness.broker),
+        "cache": check(readiness.cache),
+    }
 
 
 class ProblemDetails(Struct, frozen=True, omit_defaults=True):
@@ -433,6 +467,7 @@ class ProblemDetails(Struct, frozen=True, omit_defaults=True):
     line: int | None = None
     column: str | None = None
     retry_after: int | None = None
+    checks: dict[str, str] | None = None
 
 
 def _result(result: MetricResult | None) -> str | AbTestResult | None:

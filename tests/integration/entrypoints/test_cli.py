@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from devtools.embedded import free_port
-from entrypoints.serve import stop_process_group
+from devtools.processes import stop_process_group
 from tests.support.polling import eventually_sync
 
 EXPERIMENTS = Path(sys.executable).with_name("experiments")

@@ -352,7 +352,7 @@ async def test_health_is_ok_when_postgres_answers(client: AsyncTestClient[Litest
     assert response.json() == {"status": "ok"}
 
 
-async def test_health_is_503_when_postgres_does_not_answer(seeded_data_dir: Path) -> None:
+async def test_readiness_is_503_when_postgres_does_not_answer(seeded_data_dir: Path) -> None:
     settings = Settings.from_env(
         {
             "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none",
@@ -361,7 +361,7 @@ async def test_health_is_503_when_postgres_does_not_answer(seeded_data_dir: Path
         }
     )
     async with AsyncTestClient(app=create_app(settings)) as client:
-        health = await client.get("/health")
+        health = await client.get("/health/ready")
         logs = await client.get("/logs", params={"table_name": "df_sales"})
 
     assert health.status_code == 503

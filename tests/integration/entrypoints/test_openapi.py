@@ -24,7 +24,7 @@ def test_every_operation_is_described_with_its_errors() -> None:
     spec = json.loads(openapi_document())
     operations = [op for path in spec["paths"].values() for op in path.values()]
 
-    assert len(operations) == 11
+    assert len(operations) == 13
     for op in operations:
         name = op["operationId"]
         assert op["summary"], name

@@ -4,13 +4,20 @@ tests (tests/contract/) hold each to the same assertions as its real adapter."""
 from tests.support.fakes.analytics import InMemoryExperimentData
 from tests.support.fakes.cache import InMemoryCacheServer, InMemoryLogCache
 from tests.support.fakes.clock import EPOCH, FakeClock
-from tests.support.fakes.health import InMemoryDatabaseProbe
+from tests.support.fakes.health import (
+    InMemoryBrokerProbe,
+    InMemoryCacheProbe,
+    InMemoryDatabaseProbe,
+    InMemoryJobCensus,
+    InMemoryQueueDepth,
+)
 from tests.support.fakes.jobs import (
     InMemoryJobRepository,
     InMemorySweepLock,
     InMemoryTaskQueue,
     InMemoryWorkerProbe,
 )
+from tests.support.fakes.recovery import InMemoryRecoveryCounters
 from tests.support.fakes.tables import (
     InMemoryDatabase,
     InMemoryLogReader,
@@ -23,13 +30,18 @@ from tests.support.fakes.tables import (
 __all__ = [
     "EPOCH",
     "FakeClock",
+    "InMemoryBrokerProbe",
+    "InMemoryCacheProbe",
     "InMemoryCacheServer",
     "InMemoryDatabase",
     "InMemoryDatabaseProbe",
     "InMemoryExperimentData",
+    "InMemoryJobCensus",
     "InMemoryJobRepository",
     "InMemoryLogCache",
     "InMemoryLogReader",
+    "InMemoryQueueDepth",
+    "InMemoryRecoveryCounters",
     "InMemorySweepLock",
     "InMemoryTableCatalog",
     "InMemoryTableLoader",

@@ -21,7 +21,7 @@ from typing import BinaryIO, Final
 from psycopg import AsyncConnection, sql
 
 from adapters.csv.reader import CHUNK_BYTES, StreamInferrer, sample
-from adapters.postgres.loading.failures import UNSTORABLE
+from adapters.postgres.loading.failures import UNSTORABLE, unstorable
 from adapters.postgres.loading.typed_table import Built
 from adapters.postgres.schema import DATA_SCHEMA, ROW_KEY
 from adapters.postgres.types import COPY_ENCODING, POSTGRES_LIMITS, SQL_TYPE
@@ -92,6 +92,8 @@ async def copy_direct(
                     chunk = await asyncio.to_thread(file.read, CHUNK_BYTES)
             copied = cur.rowcount
     except UNSTORABLE as error:
+        if not unstorable(error):
+            raise
         raise NotDirect from error
     finally:
         await asyncio.to_thread(inferrer.close)

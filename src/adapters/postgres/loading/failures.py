@@ -5,12 +5,20 @@ from __future__ import annotations
 import psycopg
 from psycopg import AsyncConnection
 
+from adapters.postgres.errors import beyond_limits
 from domain.tables.errors import MalformedSource
 from domain.tables.model import Fingerprint, SourceFile
 
-UNSTORABLE = (psycopg.DataError, psycopg.errors.ProgramLimitExceeded)
-"""What PostgreSQL (or psycopg reading back) refuses in a file's data: its content's fault,
-not the database's."""
+UNSTORABLE = (psycopg.DataError, psycopg.OperationalError)
+"""Where PostgreSQL (or psycopg reading back) refuses a file's data; `unstorable` tells which
+of them are the content's fault rather than the database's."""
+
+
+def unstorable(error: BaseException) -> bool:
+    """Data PostgreSQL refuses (class 22), or a file beyond its limits (class 54: more than
+    1,600 columns, a row too large): the same file will fail the same way, so it is recorded.
+    A disk full or a timeout is the server's state, and is not."""
+    return isinstance(error, psycopg.DataError) or beyond_limits(error)
 
 
 def as_malformed(source: SourceFile, error: Exception) -> MalformedSource:

@@ -31,8 +31,10 @@ from adapters.postgres.loading.failures import (
     forget_failure,
     record_failure,
     recorded_failure,
+    unstorable,
 )
 from adapters.postgres.locks import LOAD_LOCK
+from adapters.postgres.pool import BOUNDED_LOCK_WAIT, UNBOUNDED_LOCK_WAIT, UNBOUNDED_STATEMENT
 from adapters.postgres.schema import DATA_SCHEMA, storage_name, stored_table
 from domain.tables.errors import MalformedSource
 from domain.tables.inference import pick_date_column, pick_user_column
@@ -83,9 +85,13 @@ class PostgresTableLoader(TableLoader):
         failure: MalformedSource | None = None
         async with database_errors(), self._pool.connection() as conn:
             async with conn.transaction():
+                # A large file's COPY takes minutes; loads of one table queue on the lock.
+                await conn.execute(UNBOUNDED_STATEMENT)
+                await conn.execute(UNBOUNDED_LOCK_WAIT)
                 await conn.execute(
                     "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOAD_LOCK, name)
                 )
+                await conn.execute(BOUNDED_LOCK_WAIT)
                 current = await read_entry(conn, name)
                 with self._open(source) as file:
                     stat = os.fstat(file.fileno())
@@ -98,6 +104,8 @@ class PostgresTableLoader(TableLoader):
                             async with conn.transaction():
                                 return await self._replace(conn, source, file, current, progress)
                         except (MalformedSource, *UNSTORABLE) as error:
+                            if not isinstance(error, MalformedSource) and not unstorable(error):
+                                raise
                             failure = as_malformed(source, error)
                             await record_failure(conn, source, seen, failure)
             log.warning("Could not load %s: %s", source.file_name, failure.detail)

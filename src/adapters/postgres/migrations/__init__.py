@@ -21,6 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.errors import database_errors
 from adapters.postgres.locks import SCHEMA_LOCK
+from adapters.postgres.pool import BOUNDED_LOCK_WAIT, UNBOUNDED_LOCK_WAIT, UNBOUNDED_STATEMENT
 
 _FILE_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
 
@@ -70,7 +71,11 @@ async def migrate(pool: AsyncConnectionPool) -> list[int]:
     concurrently from many processes."""
     history = migrations()
     async with database_errors(), pool.connection() as conn, conn.transaction():
+        # Concurrent starts queue here; a migration runs as long as it needs.
+        await conn.execute(UNBOUNDED_STATEMENT)
+        await conn.execute(UNBOUNDED_LOCK_WAIT)
         await conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (SCHEMA_LOCK,))
+        await conn.execute(BOUNDED_LOCK_WAIT)
         first_release = await _has_first_release_schema(conn)
         await conn.execute(BOOTSTRAP)
         applied = await _applied(conn)

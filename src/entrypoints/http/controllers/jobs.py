@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -44,6 +44,7 @@ from entrypoints.http.schemas import (
     MetricResponse,
     MetricsResponse,
 )
+from entrypoints.http.streams import StreamSlots
 
 JOB_ID = Parameter(
     description="The id `POST /launch` returned",
@@ -147,7 +148,7 @@ class LaunchController(Controller):
         summary="Launch a metric: calculate_metric, or the one the body names",
         operation_id="launchMetric",
         description=describe(LaunchMetric),
-        responses=REPLAYED_RESPONSE | problem_responses(400, 415, 422, 429, 503),
+        responses=REPLAYED_RESPONSE | problem_responses(400, 401, 403, 415, 422, 429, 503),
         response_headers=LAUNCH_HEADERS,
         guards=[json_only],
         operation_class=OptionalBody,
@@ -259,19 +260,32 @@ class JobsController(Controller):
         description=describe(WatchJobs)
         + "\n\nEvents: `sync` (data `{}`), then `job` (data: a job, as `GET /jobs/{job_id}`"
         " returns it) for each change; a comment line every 15 s while idle.",
-        responses=problem_responses(503),
+        responses=problem_responses(429, 503),
         media_type="text/event-stream",
     )
-    async def events(self, watch_jobs: FromDishka[WatchJobs]) -> ServerSentEvent:
-        changes = watch_jobs()
-        # The first item is read here so that a feed that cannot start is a 503, not a
-        # stream that breaks after its headers were sent.
-        first = await anext(changes)
+    async def events(
+        self, watch_jobs: FromDishka[WatchJobs], request: Request[Any, Any, Any]
+    ) -> ServerSentEvent:
+        slots: StreamSlots = request.app.state.streams
+        release = slots.take(request.client.host if request.client else "")
+        try:
+            changes = watch_jobs()
+            # The first item is read here so that a feed that cannot start is a 503, not a
+            # stream that breaks after its headers were sent.
+            first = await anext(changes)
+        except BaseException:
+            release()
+            raise
 
         async def messages() -> AsyncIterator[ServerSentEventMessage]:
-            yield _message(first)
-            async for item in changes:
-                yield _message(item)
+            try:
+                yield _message(first)
+                async for item in changes:
+                    yield _message(item)
+            finally:
+                release()
+                if isinstance(changes, AsyncGenerator):
+                    await changes.aclose()
 
         return ServerSentEvent(messages())
 
@@ -298,7 +312,7 @@ class JobsController(Controller):
         summary="Cancel a job",
         operation_id="cancelJob",
         description=describe(CancelJob),
-        responses=problem_responses(400, 404, 409, 503),
+        responses=problem_responses(400, 401, 403, 404, 409, 415, 503),
     )
     async def cancel(
         self, cancel_job: FromDishka[CancelJob], job_id: Annotated[str, JOB_IN_PATH]
@@ -311,7 +325,7 @@ class JobsController(Controller):
         summary="Run a finished job again",
         operation_id="rerunJob",
         description=describe(RerunJob),
-        responses=problem_responses(400, 404, 409, 429, 503),
+        responses=problem_responses(400, 401, 403, 404, 409, 429, 503),
         response_headers=LAUNCH_HEADERS[:1],
     )
     async def rerun(

@@ -259,3 +259,25 @@ async def test_edge_years_stay_text_rather_than_break_reading(
 
     assert [c.type for c in table.columns] == [ColumnType.TEXT]
     assert len(await read(pool, table)) == 2
+
+
+async def test_a_file_wider_than_postgres_allows_fails_once_and_is_not_read_again(
+    pool: AsyncConnectionPool, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    columns = 1700
+    header = ",".join(f"c{i}" for i in range(columns))
+    row = ",".join(str(i) for i in range(columns))
+    (data_dir / "wide.csv").write_text(f"{header}\n{row}\n")
+
+    with pytest.raises(MalformedSource) as first:
+        await load(pool, data_dir, "wide")
+
+    async def never(*_: object, **__: object) -> TableInfo:
+        raise AssertionError("the failed file was read again")
+
+    monkeypatch.setattr(PostgresTableLoader, "_replace", never)
+    with pytest.raises(MalformedSource) as again:
+        await load(pool, data_dir, "wide")
+    assert first.value.file_name == "wide.csv"
+    assert "1600 columns" in first.value.detail
+    assert again.value.detail == first.value.detail

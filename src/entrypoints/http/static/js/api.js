@@ -90,17 +90,56 @@ function parseExactNumbers(text) {
   );
 }
 
+const TOKEN_KEY = 'experiments.token';
+
+/** The API token this browser was given (API_TOKENS on the server), if any. */
+const storedToken = () => {
+  try {
+    return localStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+};
+
+const keepToken = (token) => {
+  try {
+    if (token) localStorage.setItem(TOKEN_KEY, token);
+    else localStorage.removeItem(TOKEN_KEY);
+  } catch {
+    /* private mode: the token lasts this page only */
+  }
+};
+
+/** Asks for a token once, after the service answered 401 to a change; null if refused. */
+const askForToken = () => {
+  const token = window.prompt('This service needs an API token to launch or cancel jobs. Token:');
+  return token?.trim() || null;
+};
+
+async function send(path, { method, headers, body, signal }, token) {
+  const auth = token && method !== 'GET' ? { Authorization: `Bearer ${token}` } : {};
+  const response = await fetch(path, {
+    method,
+    signal,
+    body,
+    headers: { Accept: 'application/json, application/problem+json', ...headers, ...auth },
+  });
+  return { response, text: await response.text() };
+}
+
 async function request(path, { method = 'GET', headers = {}, body, signal, exactNumbers = false } = {}) {
   let response;
   let text;
   try {
-    response = await fetch(path, {
-      method,
-      signal,
-      body,
-      headers: { Accept: 'application/json, application/problem+json', ...headers },
-    });
-    text = await response.text();
+    ({ response, text } = await send(path, { method, headers, body, signal }, storedToken()));
+    if (response.status === 401 && method !== 'GET') {
+      keepToken(null);
+      const token = askForToken();
+      if (token) {
+        ({ response, text } = await send(path, { method, headers, body, signal }, token));
+        if (response.status !== 401) keepToken(token);
+      }
+    }
   } catch (error) {
     if (isAbort(error)) throw error;
     throw networkError(error);
