@@ -79,6 +79,10 @@ UNBOUNDED_STATEMENT = "SET LOCAL statement_timeout = 0"
 """For a transaction whose statements run long by design (loading a file, an analysis bounded
 by its job's time limit); it still gives up waiting for a lock after `lock_timeout`."""
 
+UNBOUNDED_IDLE = "SET LOCAL idle_in_transaction_session_timeout = 0"
+"""For a load, whose transaction may wait on the file's reading and inference between
+statements (a large file's inference can lag behind its COPY)."""
+
 UNBOUNDED_LOCK_WAIT = "SET LOCAL lock_timeout = 0"
 """Before queueing on an advisory lock by design (loads, migrations): the wait is the point."""
 

@@ -34,7 +34,12 @@ from adapters.postgres.loading.failures import (
     unstorable,
 )
 from adapters.postgres.locks import LOAD_LOCK
-from adapters.postgres.pool import BOUNDED_LOCK_WAIT, UNBOUNDED_LOCK_WAIT, UNBOUNDED_STATEMENT
+from adapters.postgres.pool import (
+    BOUNDED_LOCK_WAIT,
+    UNBOUNDED_IDLE,
+    UNBOUNDED_LOCK_WAIT,
+    UNBOUNDED_STATEMENT,
+)
 from adapters.postgres.schema import DATA_SCHEMA, storage_name, stored_table
 from domain.tables.errors import MalformedSource
 from domain.tables.inference import pick_date_column, pick_user_column
@@ -87,6 +92,7 @@ class PostgresTableLoader(TableLoader):
             async with conn.transaction():
                 # A large file's COPY takes minutes; loads of one table queue on the lock.
                 await conn.execute(UNBOUNDED_STATEMENT)
+                await conn.execute(UNBOUNDED_IDLE)
                 await conn.execute(UNBOUNDED_LOCK_WAIT)
                 await conn.execute(
                     "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOAD_LOCK, name)
