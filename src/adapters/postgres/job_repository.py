@@ -118,9 +118,6 @@ UNION ALL
  ORDER BY lease_expires_at LIMIT %(limit)s)
 """).format(columns=COLUMNS)
 """Each half walks its partial index (migration 0008), oldest first."""
-SELECT_COUNTERS = "SELECT name, value FROM experiments.job_counters"
-"""The totals for monitoring: `republished` (messages the sweeper sent again) and `lost`
-(workers lost while running a job), kept by a trigger on the jobs."""
 
 
 class PostgresJobRepository(JobRepository):
@@ -187,12 +184,6 @@ class PostgresJobRepository(JobRepository):
                 SELECT_STALLED, {"now": now, "published_before": published_before, "limit": limit}
             )
             return [job_from_row(row) for row in await cur.fetchall()]
-
-    async def recovery_counts(self) -> dict[str, int]:
-        """`republished` and `lost` since the jobs table exists, for a metrics endpoint."""
-        async with database_errors(), self._pool.connection() as conn:
-            cur = await conn.execute(SELECT_COUNTERS)
-            return {name: int(value) for name, value in await cur.fetchall()}
 
 
 def _one(row: dict[str, Any] | None) -> dict[str, Any]:

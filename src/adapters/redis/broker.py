@@ -11,7 +11,6 @@ from redis.retry import Retry
 
 from domain.health.ports import BrokerProbe, CacheProbe, QueueDepth
 from domain.shared.errors import Unavailable
-from domain.shared.recovery import RecoveryCounters, RecoveryTotals
 
 log = logging.getLogger(__name__)
 
@@ -65,33 +64,3 @@ class RedisQueueDepth(QueueDepth):
             return int(await self._client.llen(self._queue))
         except Exception as error:
             raise Unavailable("The broker does not answer.") from error
-
-
-class RedisRecoveryCounters(RecoveryCounters):
-    """Counters in the broker's Redis, under keys named after the queue, so that every
-    process (the one that recovers, the one that is scraped) sees the same totals. They
-    start again from zero if that Redis loses its data, as Prometheus counters may."""
-
-    def __init__(self, client: Redis, queue: str) -> None:
-        self._client = client
-        self._lost = f"experiments:recovery:{queue}:lost"
-        self._republished = f"experiments:recovery:{queue}:republished"
-
-    async def count_lost(self, jobs: int = 1) -> None:
-        await self._add(self._lost, jobs)
-
-    async def count_republished(self, jobs: int = 1) -> None:
-        await self._add(self._republished, jobs)
-
-    async def totals(self) -> RecoveryTotals | None:
-        try:
-            lost, republished = await self._client.mget(self._lost, self._republished)
-        except Exception:
-            return None
-        return RecoveryTotals(lost=int(lost or 0), republished=int(republished or 0))
-
-    async def _add(self, key: str, jobs: int) -> None:
-        try:
-            await self._client.incrby(key, jobs)
-        except Exception as error:
-            log.warning("Could not count %d job(s) in %s: %r", jobs, key, error)

@@ -1,4 +1,4 @@
-"""How many jobs were recovered: where the jobs context counts and the health context reads."""
+"""How many jobs were recovered: what the jobs context records and the health context reads."""
 
 from __future__ import annotations
 
@@ -15,15 +15,8 @@ class RecoveryTotals:
 
 
 class RecoveryCounters(Protocol):
-    """Counts shared by every process of the service (whichever one recovers a job)."""
-
-    async def count_lost(self, jobs: int = 1) -> None:
-        """Adds `jobs` found lost; never raises (a count must not stop a recovery)."""
-        ...
-
-    async def count_republished(self, jobs: int = 1) -> None:
-        """Adds `jobs` published again; never raises."""
-        ...
+    """The totals since the job store exists, whichever process recovered each job: the job
+    store counts them in the same write as the recovery itself."""
 
     async def totals(self) -> RecoveryTotals | None:
         """The counts so far; None when they cannot be read now."""

@@ -41,12 +41,12 @@ from adapters.postgres.migrations import migrate
 from adapters.postgres.notifications import PostgresNotifications
 from adapters.postgres.pool import SessionLimits, create_pool
 from adapters.postgres.probe import PostgresDatabaseProbe
+from adapters.postgres.recovery import PostgresRecoveryCounters
 from adapters.postgres.sweep_lock import PostgresSweepLock
 from adapters.redis.broker import (
     RedisBrokerProbe,
     RedisCacheProbe,
     RedisQueueDepth,
-    RedisRecoveryCounters,
     create_probe_client,
 )
 from adapters.redis.log_cache import RedisLogCache, create_cache_client
@@ -310,8 +310,8 @@ class HealthProvider(Provider):
         return RedisQueueDepth(broker.client, settings.broker.queue)
 
     @provide
-    def recovery_counters(self, broker: BrokerClient, settings: Settings) -> RecoveryCounters:
-        return RedisRecoveryCounters(broker.client, settings.broker.queue)
+    def recovery_counters(self, pool: AsyncConnectionPool) -> RecoveryCounters:
+        return PostgresRecoveryCounters(pool)
 
     @provide
     async def cache_probe(self, settings: Settings) -> AsyncIterator[CacheProbe]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+import psycopg
 from litestar.testing import AsyncTestClient
 
-from adapters.redis.broker import RedisRecoveryCounters, create_probe_client
 from entrypoints.http.app import create_app
 from tests.support.service_app import settings_with
 
@@ -96,12 +96,13 @@ async def test_metrics_count_requests_jobs_the_queue_recoveries_and_the_cache(
     service_env: dict[str, str], redis_url: str, cache_prefix: str
 ) -> None:
     settings = settings_with(service_env, CACHE_URL=redis_url, CACHE_PREFIX=cache_prefix)
-    client_redis = create_probe_client(redis_url)
-    counters = RedisRecoveryCounters(client_redis, service_env["CELERY_QUEUE"])
-    await counters.count_lost(2)
-    await counters.count_republished()
-    await client_redis.aclose()
     async with AsyncTestClient(app=create_app(settings)) as client:
+        # What the job store's trigger would have counted after two losses and one re-publish.
+        async with await psycopg.AsyncConnection.connect(settings.database.url) as conn:
+            await conn.execute(
+                "UPDATE experiments.job_counters"
+                " SET value = CASE name WHEN 'lost' THEN 2 ELSE 1 END"
+            )
         before = (await client.get("/metrics")).text
         for _ in range(3):
             assert (await client.get("/logs", params={"table_name": "df_sales"})).status_code == 200

@@ -9,6 +9,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.postgres.job_repository import PostgresJobRepository, job_from_row
+from adapters.postgres.recovery import PostgresRecoveryCounters
 from adapters.system_clock import SystemClock
 from domain.analytics.ab_test import analyse
 from domain.analytics.experiment import GroupValues, UserAggregates
@@ -16,6 +17,7 @@ from domain.analytics.parameters import params_json, parse_params
 from domain.jobs.model import Job, new_job_id
 from domain.jobs.store import update_job
 from domain.shared.metrics import MetricResult
+from domain.shared.recovery import RecoveryTotals
 from tests.support.jobs import JobStore
 
 ROW_AS_NOTIFIED = "SELECT row_to_json(j)::text FROM experiments.jobs j WHERE id = %s"
@@ -174,7 +176,8 @@ async def test_recovery_counts_add_up_every_loss_and_message_sent_again(
 ) -> None:
     jobs = PostgresJobRepository(pool)
     store = JobStore(jobs, SystemClock())
-    before = await jobs.recovery_counts()
+    counters = PostgresRecoveryCounters(pool)
+    before = await counters.totals()
     lost, _ = await store.add()
     waiting, _ = await store.add()
     await store.start(lost.id, worker="w:1", max_attempts=3, lease=0)
@@ -184,7 +187,7 @@ async def test_recovery_counts_add_up_every_loss_and_message_sent_again(
     now = SystemClock().now()
     await update_job(jobs, waiting.id, lambda j: j.republish(now=now, after=0))
 
-    after = await jobs.recovery_counts()
+    after = await counters.totals()
 
-    assert before == {"republished": 0, "lost": 0}
-    assert after == {"republished": 2, "lost": 2}
+    assert before == RecoveryTotals(lost=0, republished=0)
+    assert after == RecoveryTotals(lost=2, republished=2)

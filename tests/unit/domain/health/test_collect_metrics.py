@@ -7,8 +7,7 @@ from tests.support.fakes import InMemoryJobCensus, InMemoryQueueDepth, InMemoryR
 
 async def test_every_figure_is_collected() -> None:
     recoveries = InMemoryRecoveryCounters()
-    await recoveries.count_lost(2)
-    await recoveries.count_republished()
+    recoveries.lost, recoveries.republished = 2, 1
     counters = CacheCounters()
     counters.hits = 7
     collect = CollectMetrics(
