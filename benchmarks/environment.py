@@ -147,7 +147,8 @@ def api(env: Environment, label: str, **overrides: str) -> Iterator[Server]:
 
 @contextmanager
 def bare_server(env: Environment, table: str) -> Iterator[Server]:
-    """The baselines' endpoint (`benchmarks.bare_logs`) under uvicorn, as the API runs."""
+    """The baselines' endpoint (`benchmarks.bare_logs`) under uvicorn with the settings
+    `experiments api` gives it (uvicorn's defaults: its access log too)."""
     port = free_port()
     log = env.work_dir / "bare.log"
     process = _start(
@@ -159,7 +160,6 @@ def bare_server(env: Environment, table: str) -> Iterator[Server]:
             "benchmarks.bare_logs:create_app",
             "--host=127.0.0.1",
             f"--port={port}",
-            "--log-level=warning",
         ],
         {**os.environ, "BENCH_DATABASE_URL": env.database_url, "BENCH_TABLE": table},
         log,

@@ -178,10 +178,10 @@ def ratio_text(ratio: float | None) -> str:
     return "—" if ratio is None else f"{ratio:.2f}×"
 
 
-HEADERS = ("benchmark", "what", "ours", "baseline", "ratio", "load (1 min)")
+HEADERS = ("benchmark", "what", "ours", "baseline", "ratio", "load (1 min)", "notes")
 
 
-def cells(row: Row) -> tuple[str, str, str, str, str, str]:
+def cells(row: Row) -> tuple[str, str, str, str, str, str, str]:
     """The row's cells as text, in the order of HEADERS."""
     baseline = (
         "—"
@@ -190,14 +190,14 @@ def cells(row: Row) -> tuple[str, str, str, str, str, str]:
         if row.baseline_name
         else human(row.baseline, row.unit)
     )
-    what = f"{row.what} [{row.note}]" if row.note else row.what
     return (
         row.benchmark,
-        what,
+        row.what,
         human(row.ours, row.unit),
         baseline,
         ratio_text(row.ratio),
         "" if row.load is None else str(row.load),
+        row.note,
     )
 
 

@@ -43,7 +43,8 @@ def run_and_report(
     only: Sequence[str],
     markdown: Path | None,
 ) -> list[Row]:
-    console = Console()
+    # Wide enough for the table when the output is a file or a pipe (CI, docs).
+    console = Console() if sys.stdout.isatty() else Console(width=240)
     options = Options.make(size=size, quick=quick, only=only)
     started = dt.datetime.now(dt.UTC)
     rows = run_suite(settings, options, Console(stderr=True))

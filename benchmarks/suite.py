@@ -92,6 +92,30 @@ class Context:
     """The median time `experiments load` took per table name, for the scaling figure."""
     rows_in: dict[str, int] = field(default_factory=dict)
 
+    servers: dict[str, Server] = field(default_factory=dict)
+
+    def api(self) -> Server:
+        """The service's API without a page cache, started on first use, shared by all."""
+        if "api" not in self.servers:
+            self.servers["api"] = self.stack.enter_context(environment.api(self.env, "api"))
+        return self.servers["api"]
+
+    def cached_api(self) -> Server:
+        """The service's API with a page cache (CACHE_URL set)."""
+        if "cached" not in self.servers:
+            self.servers["cached"] = self.stack.enter_context(
+                environment.api(self.env, "api-cached", CACHE_URL=self.env.cache_url)
+            )
+        return self.servers["cached"]
+
+    def bare(self) -> Server:
+        """The baselines' endpoint (`benchmarks.bare_logs`), serving df_sales."""
+        if "bare" not in self.servers:
+            self.servers["bare"] = self.stack.enter_context(
+                environment.bare_server(self.env, SALES)
+            )
+        return self.servers["bare"]
+
     def say(self, text: str) -> None:
         self.console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {text}")
 
@@ -123,16 +147,34 @@ class Ran:
 
 
 def run_measured(command: list[str], env: dict[str, str], log: Path) -> Ran:
-    """Runs `command` to its end; its wall time and peak RSS (from wait4's rusage)."""
+    """Runs `command` to its end; its wall time and peak RSS.
+
+    The peak is the process's own high-water mark (`VmHWM` in /proc), read every 20 ms while
+    it runs: `wait4`'s `ru_maxrss` would count the suite's own memory, which the child had
+    between fork and exec.
+    """
+    peak = 0
     with log.open("ab") as output:
         started = time.perf_counter()
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
+        while process.poll() is None:
+            peak = max(peak, high_water_mark(process.pid))
+            time.sleep(0.02)
         seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(f"{command[:3]} failed ({process.returncode}); see {log}")
-    return Ran(seconds=seconds, peak_rss=usage.ru_maxrss * 1024)
+    return Ran(seconds=seconds, peak_rss=peak)
+
+
+def high_water_mark(pid: int) -> int:
+    """The peak resident set of a running process, in bytes; 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def load_with_service(context: Context, table: str) -> Ran:
@@ -298,6 +340,16 @@ def queries(context: Context, ours: Server, table: str) -> dict[str, dict[str, s
     }
 
 
+def same_page(ours: str, bare: str) -> None:
+    """Checks that the baseline answers what the service does: the same rows, the same next
+    cursor (else the comparison would not be of the same work)."""
+    _, _, expected = request(ours)
+    _, _, got = request(bare)
+    for key in ("rows", "next_cursor"):
+        if expected[key] != got[key]:
+            raise RuntimeError(f"the bare endpoint's {key} differ from the service's: {bare}")
+
+
 def http_figure(
     url: str, context: Context, *, connections: int | None = None, **kwargs: Any
 ) -> tuple[Callable[[], float], list[wrk.WrkResult]]:
@@ -351,12 +403,10 @@ def bench_logs(context: Context) -> list[Row]:
     if not wrk.available():
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
     ensure_loaded(context, SALES)
-    env, stack = context.env, context.stack
-    uncached = stack.enter_context(environment.api(env, "api-uncached"))
-    cached = stack.enter_context(environment.api(env, "api-cached", CACHE_URL=env.cache_url))
-    bare = stack.enter_context(environment.bare_server(env, SALES))
+    uncached, cached, bare = context.api(), context.cached_api(), context.bare()
     rows: list[Row] = []
     for what, params in queries(context, uncached, SALES).items():
+        same_page(logs_url(uncached.base, SALES, **params), logs_url(bare.base, SALES, **params))
         ours_run, ours_kept = http_figure(logs_url(uncached.base, SALES, **params), context)
         cached_run, cached_kept = http_figure(logs_url(cached.base, SALES, **params), context)
         bare_run, bare_kept = http_figure(logs_url(bare.base, SALES, **params), context)
@@ -426,7 +476,7 @@ def settle_flood(env: Environment, queue: str) -> None:
         )
     client = redis.Redis.from_url(env.broker_url)
     try:
-        client.delete(*list(client.scan_iter(f"{queue}*")) or [queue])
+        client.delete(queue)
     finally:
         client.close()
 
@@ -446,8 +496,9 @@ def queue_backlog(env: Environment, jobs: int) -> None:
 
 def bench_launch(context: Context) -> list[Row]:
     env, options = context.env, context.options
-    queue = f"{env.name}-flood"
-    flood = context.stack.enter_context(environment.api(env, "api-flood", CELERY_QUEUE=queue))
+    # No worker reads the queue meanwhile: what a round queues is dropped after it.
+    queue = env.name
+    flood = context.api()
     rows = []
     for backlog in (0, options.backlog):
         if backlog:
@@ -533,12 +584,8 @@ def job_overhead(context: Context) -> list[Row]:
     """Launch to succeeded (the job's own timestamps) minus the compute time, one job at a
     time, on a worker of one process running a near-zero metric."""
     env, options = context.env, context.options
-    stack = ExitStack()
-    with stack:
-        api = stack.enter_context(environment.api(env, "api-jobs"))
-        stack.enter_context(
-            environment.worker(env, "worker-overhead", METRIC_ITERATIONS=str(OVERHEAD_ITERATIONS))
-        )
+    api = context.api()
+    with environment.worker(env, "worker-overhead", METRIC_ITERATIONS=str(OVERHEAD_ITERATIONS)):
         launch_job(api.base)  # the worker's first job warms it up
         compute = compute_seconds(OVERHEAD_ITERATIONS)
         overheads = []
@@ -594,15 +641,10 @@ def brief_alone(iterations: int) -> float:
 @contextmanager
 def compute_worker(context: Context) -> Iterator[Server]:
     """An API and a worker of one process running the full metric."""
-    env = context.env
-    with ExitStack() as stack:
-        api = stack.enter_context(environment.api(env, "api-compute"))
-        stack.enter_context(
-            environment.worker(
-                env, "worker-compute", METRIC_ITERATIONS=str(context.options.metric_iterations)
-            )
-        )
-        yield api
+    with environment.worker(
+        context.env, "worker-compute", METRIC_ITERATIONS=str(context.options.metric_iterations)
+    ):
+        yield context.api()
 
 
 def bench_metric(context: Context) -> list[Row]:
@@ -719,7 +761,7 @@ def bench_scaling(context: Context) -> list[Row]:
         )
     )
     ensure_loaded(context, SALES, DETAILS)
-    api = context.stack.enter_context(environment.api(env, "api-scaling"))
+    api = context.api()
     tables = [SMALL, SALES, DETAILS]
     for what, params in (("no filter", {}), ("user_id", None)):
         kept: dict[str, list[wrk.WrkResult]] = {}
