@@ -29,7 +29,16 @@ from scipy import stats
 
 from benchmarks import environment, wrk
 from benchmarks.environment import EXPERIMENTS, Environment, Server, request
-from benchmarks.measure import Better, Load, Row, interleave, measured_load, median, percentile
+from benchmarks.measure import (
+    Better,
+    Load,
+    Row,
+    human,
+    interleave,
+    measured_load,
+    median,
+    percentile,
+)
 from devtools.synthetic_sales import generate_sales_data
 from domain.analytics.calculate_metric import calculate_metric
 from entrypoints.config.settings import Settings
@@ -71,6 +80,7 @@ class Options:
                 size=size or 3000,
                 quick=True,
                 only=chosen,
+                rounds=2,
                 http_seconds=1.0,
                 overhead_jobs=5,
                 metric_iterations=200_000,
@@ -299,7 +309,7 @@ def ingest_pair(context: Context, source: str, *, label: str) -> list[Row]:
         ),
         Row(
             benchmark="ingest",
-            what=f"{label}: peak RSS (file {size / 2**20:.0f} MiB)",
+            what=f"{label}: peak RSS (file {human(size, 'B')})",
             unit="B",
             better=Better.LOWER,
             ours=median(rss["ours"]),
@@ -423,7 +433,13 @@ def bench_logs(context: Context) -> list[Row]:
         rows.append(http_row(f"{what}, cached", cached_kept, bare_kept, bare_name, ran_load))
         if ceiling_kept:
             rows.append(
-                http_row(f"{what}, uncached", ours_kept, ceiling_kept, "fixed JSON", ran_load)
+                http_row(
+                    f"{what}, uncached, against the ceiling",
+                    ours_kept,
+                    ceiling_kept,
+                    "fixed JSON",
+                    ran_load,
+                )
             )
     rows.append(revalidation(context, uncached, bare))
     return rows
