@@ -258,6 +258,12 @@ def generate_data(sales: int, seed: int, out_dir: Path | None) -> None:
 def bench(size: int | None, quick: bool, only: tuple[str, ...], markdown: Path | None) -> None:
     """Run the benchmark suite (docs/benchmarks.md): each benchmark interleaved with its
     baseline, on a database of its own on the configured PostgreSQL (dropped afterwards)."""
-    from benchmarks.report import run_and_report
-
+    try:
+        from benchmarks.report import run_and_report
+    except ModuleNotFoundError as error:
+        # The image installs src/ only: the suite runs from a checkout.
+        raise click.ClickException(
+            "the benchmark suite (benchmarks/) is not installed here: run it from a checkout "
+            "with `uv run experiments bench`"
+        ) from error
     run_and_report(settings(), size=size, quick=quick, only=only, markdown=markdown)
