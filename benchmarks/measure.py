@@ -165,6 +165,8 @@ def human(value: float, unit: str) -> str:
             if abs(value) >= size:
                 return f"{value / size:.1f} {suffix}"
         return f"{value:.0f} B"
+    if unit == "s" and abs(value) < 0.001:
+        return f"{value * 1e6:.1f} µs"
     if unit == "s" and abs(value) < 1:
         return f"{value * 1000:.1f} ms"
     if abs(value) >= 100:

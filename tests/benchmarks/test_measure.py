@@ -99,6 +99,7 @@ def test_a_row_reads_as_figure_baseline_ratio_and_load() -> None:
 
 def test_figures_are_shown_in_their_units() -> None:
     assert human(0.0123, "s") == "12.3 ms"
+    assert human(0.0000425, "s") == "42.5 µs"
     assert human(73 * 2**20, "B") == "73.0 MiB"
     assert human(675.4, "req/s") == "675 req/s"
     assert human(1234.5, "req/s") == "1,234 req/s"
