@@ -110,28 +110,22 @@ class Context:
             self.servers["api"] = self.stack.enter_context(environment.api(self.env, "api"))
         return self.servers["api"]
 
-    def cached_api(self) -> Server:
-        """The service's API with a page cache (CACHE_URL set)."""
-        if "cached" not in self.servers:
-            self.servers["cached"] = self.stack.enter_context(
-                environment.api(self.env, "api-cached", CACHE_URL=self.env.cache_url)
-            )
-        return self.servers["cached"]
-
-    def bare(self) -> Server:
-        """The baselines' endpoint (`benchmarks.bare_logs`), serving df_sales."""
-        if "bare" not in self.servers:
-            self.servers["bare"] = self.stack.enter_context(
-                environment.bare_server(self.env, SALES)
-            )
-        return self.servers["bare"]
-
     def say(self, text: str) -> None:
         self.console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {text}")
 
 
 def run_suite(settings: Settings, options: Options, console: Console) -> list[Row]:
     """Runs the benchmarks `options` names, in the order of BENCHMARKS; gives the rows."""
+    missing = [
+        tool
+        for tool, needed_by in (
+            ("wrk", {"logs", "launch", "scaling"}),
+            ("psql", {"ingest", "scaling"}),
+        )
+        if needed_by & options.only and shutil.which(tool) is None
+    ]
+    if missing:
+        raise RuntimeError(f"not installed: {', '.join(missing)} (Debian: wrk, postgresql-client)")
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="experiments-bench-") as folder, ExitStack() as stack:
         env = stack.enter_context(environment.environment(settings, Path(folder)))
@@ -412,10 +406,16 @@ def http_row(
 
 
 def bench_logs(context: Context) -> list[Row]:
-    if not wrk.available():
-        raise RuntimeError("wrk is not installed (apt-get install wrk)")
     ensure_loaded(context, SALES)
-    uncached, cached, bare = context.api(), context.cached_api(), context.bare()
+    env = context.env
+    # The cached API and the baselines' server run for this benchmark only.
+    with ExitStack() as stack:
+        cached = stack.enter_context(environment.api(env, "api-cached", CACHE_URL=env.cache_url))
+        bare = stack.enter_context(environment.bare_server(env, SALES))
+        return logs_against(context, context.api(), cached, bare)
+
+
+def logs_against(context: Context, uncached: Server, cached: Server, bare: Server) -> list[Row]:
     rows: list[Row] = []
     for what, params in queries(context, uncached, SALES).items():
         same_page(logs_url(uncached.base, SALES, **params), logs_url(bare.base, SALES, **params))

@@ -8,7 +8,6 @@ prints one JSON line of its counters, read here rather than wrk's human output.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -75,10 +74,6 @@ def parse(output: str) -> WrkResult:
                 bad_status=int(data["bad_status"]),
             )
     raise ValueError(f"no summary in wrk's output:\n{output}")
-
-
-def available() -> bool:
-    return shutil.which(WRK) is not None
 
 
 def run(

@@ -266,4 +266,7 @@ def bench(size: int | None, quick: bool, only: tuple[str, ...], markdown: Path |
             "the benchmark suite (benchmarks/) is not installed here: run it from a checkout "
             "with `uv run experiments bench`"
         ) from error
-    run_and_report(settings(), size=size, quick=quick, only=only, markdown=markdown)
+    try:
+        run_and_report(settings(), size=size, quick=quick, only=only, markdown=markdown)
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from error
