@@ -3,7 +3,8 @@
 The tiers are the folders: `unit` (no I/O), `contract` (the same assertions over a fake and
 its real adapter), `integration` (adapters and HTTP against real services and processes),
 `browser` (the web page in Chromium), `faults` (servers of their own, stopped, killed and
-filled). Select one with `-m`, e.g. `uv run pytest -m unit`.
+filled), `benchmarks` (the benchmark suite's pure parts). Select one with `-m`, e.g.
+`uv run pytest -m unit`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 pytest_plugins = ["tests.support.services", "tests.support.service_app"]
 
 TESTS = Path(__file__).parent
-TIERS = ("unit", "contract", "integration", "browser", "faults")
+TIERS = ("unit", "contract", "integration", "browser", "faults", "benchmarks")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

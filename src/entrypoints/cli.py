@@ -238,3 +238,38 @@ def generate_data(sales: int, seed: int, out_dir: Path | None) -> None:
             f"{experiment.users_path} ({experiment.treatment:,} pilots): pilots order "
             f"{experiment.lift:.0%} more often from {experiment.start} to {experiment.end}"
         )
+
+
+@main.command()
+@click.option(
+    "--size",
+    type=click.IntRange(100),
+    help="Sales in the generated data [default: 1000000; 3000 with --quick].",
+)
+@click.option("--quick", is_flag=True, help="Everything tiny: proves the suite works (CI).")
+@click.option(
+    "--only",
+    multiple=True,
+    type=click.Choice(["ingest", "logs", "launch", "metric", "experiments", "scaling"]),
+    help="Run only this benchmark (repeatable).",
+)
+@click.option(
+    "--markdown",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the table as Markdown to this file.",
+)
+def bench(size: int | None, quick: bool, only: tuple[str, ...], markdown: Path | None) -> None:
+    """Run the benchmark suite (docs/benchmarks.md): each benchmark interleaved with its
+    baseline, on a database of its own on the configured PostgreSQL (dropped afterwards)."""
+    try:
+        from benchmarks.report import run_and_report
+    except ModuleNotFoundError as error:
+        # The image installs src/ only: the suite runs from a checkout.
+        raise click.ClickException(
+            "the benchmark suite (benchmarks/) is not installed here: run it from a checkout "
+            "with `uv run experiments bench`"
+        ) from error
+    try:
+        run_and_report(settings(), size=size, quick=quick, only=only, markdown=markdown)
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from error
