@@ -167,40 +167,43 @@ def test_a_client_that_never_finishes_its_headers_is_disconnected(service: Servi
     assert not data.startswith(b"HTTP/1.1 200")
 
 
-async def _open_streams(port: int, count: int) -> tuple[Counter[str], list[asyncio.StreamWriter]]:
+async def _streams_scenario(api: Api, count: int) -> tuple[Counter[str], float, int]:
+    """Opens `count` event streams at once (500 at a time) and, while they are open, times
+    `/health` and launches a job; returns the streams' status codes, the slowest health
+    answer and the launch's status."""
     statuses: Counter[str] = Counter()
     writers: list[asyncio.StreamWriter] = []
 
     async def one() -> None:
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(
-                b"GET /jobs/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
-            )
+            reader, writer = await asyncio.open_connection("127.0.0.1", api.port)
+            writers.append(writer)
+            writer.write(b"GET /jobs/events HTTP/1.1\r\nHost: x\r\n\r\n")
             await writer.drain()
             line = await asyncio.wait_for(reader.readline(), 30)
-            writers.append(writer)
             statuses[line.split(b" ")[1].decode() if line.count(b" ") >= 1 else "closed"] += 1
-        except (OSError, TimeoutError):
-            statuses["error"] += 1
+        except (OSError, TimeoutError) as error:
+            statuses[type(error).__name__] += 1
 
-    for start in range(0, count, 500):
-        await asyncio.gather(*(one() for _ in range(min(500, count - start))))
-    return statuses, writers
+    try:
+        for start in range(0, count, 500):
+            await asyncio.gather(*(one() for _ in range(min(500, count - start))))
+        slowest = await asyncio.to_thread(health_latency, api)
+        launched = await asyncio.to_thread(
+            lambda: httpx.post(f"{api.url}/launch", timeout=30).status_code
+        )
+    finally:
+        for writer in writers:
+            writer.transport.abort()
+    return statuses, slowest, launched
 
 
 def test_thousands_of_event_streams_are_capped_and_the_rest_keep_working(
     service: Service,
 ) -> None:
     api = service.api()
-    statuses, writers = asyncio.run(_open_streams(api.port, 3000))
-    try:
-        slowest = health_latency(api)
-        with service.client(api) as client:
-            launched = client.post("/launch").status_code
-    finally:
-        for writer in writers:
-            writer.transport.abort()
+
+    statuses, slowest, launched = asyncio.run(_streams_scenario(api, 3000))
 
     accepted = statuses["200"]
     refused = statuses["429"] + statuses["503"]

@@ -3,11 +3,15 @@ state, none twice, with the attempts it should have (docs/reliability.md, rows J
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import threading
 import time
+from contextlib import suppress
 
 import httpx
+import psycopg
 
 from adapters.celery.app import RUN_METRIC_TASK, QueueConfig, create_celery
 from tests.support.own_servers import OwnRedis
@@ -41,16 +45,22 @@ def test_a_job_whose_api_died_before_publishing_is_published_and_succeeds(
     service: Service, broker: OwnRedis
 ) -> None:
     api = service.api()
-    # Redis holds every write: the API inserts the job, then waits on its publish; it dies
-    # there, and its unsent message dies with its connection.
-    broker.pause(20)
-    posted = threading.Thread(
-        target=lambda: httpx.post(f"{api.url}/launch", timeout=30), daemon=True
-    )
-    posted.start()
-    [job_id] = eventually_sync(
-        lambda: list(service.store.jobs()), within=15, what="the job's row", every=0.05
-    )
+    with service.client(api) as client:
+        assert client.get("/jobs").status_code == 200  # the schema is there to LISTEN on
+    # Redis holds every write: the API commits the job, then waits on its publish; it is
+    # killed the moment the commit is announced, and its unsent message dies with it.
+    with psycopg.connect(service.store.url, autocommit=True) as listener:
+        listener.execute("LISTEN experiments_jobs")
+        broker.pause(20)
+
+        def post() -> None:
+            with suppress(httpx.HTTPError):
+                httpx.post(f"{api.url}/launch", timeout=30)
+
+        threading.Thread(target=post, daemon=True).start()
+        notice = next(listener.notifies(timeout=15))
+        os.killpg(api.pid, signal.SIGKILL)
+    job_id = json.loads(notice.payload)["id"]
     api.kill_group()
     with broker.client() as client:
         client.execute_command("CLIENT", "UNPAUSE")
