@@ -97,6 +97,7 @@ async def test_metrics_count_requests_jobs_the_queue_recoveries_and_the_cache(
 ) -> None:
     settings = settings_with(service_env, CACHE_URL=redis_url, CACHE_PREFIX=cache_prefix)
     async with AsyncTestClient(app=create_app(settings)) as client:
+        assert (await client.get("/health/ready")).status_code == 200  # the schema is made
         # What the job store's trigger would have counted after two losses and one re-publish.
         async with await psycopg.AsyncConnection.connect(settings.database.url) as conn:
             await conn.execute(
