@@ -89,6 +89,26 @@ async function copyText(text) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A job as a launch's answer tells of it, shown at once; its full state follows from the
+ *  stream, a poll, or a read. */
+function justQueued(accepted, what) {
+  return {
+    ...what,
+    job_id: accepted.job_id,
+    status: accepted.status,
+    progress: 0,
+    phase: null,
+    result: null,
+    error: null,
+    attempts: 0,
+    cancel_requested: false,
+    created_at: new Date().toISOString(),
+    started_at: null,
+    finished_at: null,
+    worker: null,
+  };
+}
+
 export function createJobsView({ onActivity }) {
   const el = {
     list: byId('jobs'),
@@ -486,20 +506,7 @@ export function createJobsView({ onActivity }) {
       }
       if (!jobs.has(accepted.job_id)) {
         // Show it at once; its full state follows from the stream, a poll, or the read below.
-        upsert({
-          job_id: accepted.job_id,
-          metric: 'calculate_metric',
-          status: accepted.status,
-          progress: 0,
-          result: null,
-          error: null,
-          attempts: 0,
-          cancel_requested: false,
-          created_at: new Date().toISOString(),
-          started_at: null,
-          finished_at: null,
-          worker: null,
-        });
+        upsert(justQueued(accepted, { metric: 'calculate_metric', params: {} }));
       }
       setMessage(el.launchMessage, `Launched job ${shortId(accepted.job_id)}.`, 'ok');
       onActivity();
@@ -571,22 +578,7 @@ export function createJobsView({ onActivity }) {
     try {
       const accepted = await api.rerun(jobId);
       message.textContent = `Running again as job ${shortId(accepted.job_id)}.`;
-      upsert({
-        ...job,
-        job_id: accepted.job_id,
-        status: accepted.status,
-        progress: 0,
-        phase: null,
-        result: null,
-        error: null,
-        attempts: 0,
-        cancel_requested: false,
-        created_at: new Date().toISOString(),
-        started_at: null,
-        finished_at: null,
-        worker: null,
-        rerun_of: jobId,
-      });
+      upsert(justQueued(accepted, { metric: job.metric, params: job.params, rerun_of: jobId }));
       announce(`Job ${shortId(jobId)} runs again as job ${shortId(accepted.job_id)}`);
       onActivity();
       api.job(accepted.job_id).then(upsert, () => {});
