@@ -15,6 +15,9 @@ from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS, HTTP_503_SERVICE_U
 
 RETRY_AFTER = 10
 """Seconds a refused stream is told to wait; the page's fallback polls meanwhile."""
+REFUSED = {"Retry-After": str(RETRY_AFTER), "Connection": "close"}
+"""A refused stream's connection is closed with its answer: thousands of refused clients
+must not keep thousands of connections and take the server's connection cap with them."""
 
 
 class StreamSlots:
@@ -36,14 +39,14 @@ class StreamSlots:
                 status_code=HTTP_429_TOO_MANY_REQUESTS,
                 detail=f"This client has {self._per_client} event streams open already, the "
                 "most one may have; close one, or retry later.",
-                headers={"Retry-After": str(RETRY_AFTER)},
+                headers=REFUSED,
             )
         if self._count >= self._total:
             raise HTTPException(
                 status_code=HTTP_503_SERVICE_UNAVAILABLE,
                 detail=f"This server has {self._total} event streams open, the most it "
                 "serves; retry later.",
-                headers={"Retry-After": str(RETRY_AFTER)},
+                headers=REFUSED,
             )
         self._open[client] += 1
         self._count += 1
