@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from devtools.embedded import free_port
+from devtools.embedded import SERVER_NAMES, free_port
 from devtools.processes import alive, processes
 from tests.support.polling import eventually_sync
 
@@ -130,7 +130,9 @@ def redis_servers_in(folder: Path) -> list[int]:
     return [
         p.pid
         for p in processes()
-        if p.command and "redis-server" in p.command[0] and p.cwd == folder.resolve()
+        if p.command
+        and any(name in p.command[0] for name in SERVER_NAMES)
+        and p.cwd == folder.resolve()
     ]
 
 
