@@ -87,13 +87,7 @@ def queue_name(redis_url: str) -> Iterator[str]:
     """A queue of the test's own; its list and Celery's bindings for it are deleted after."""
     name = f"experiments-test-{uuid.uuid4().hex[:12]}"
     yield name
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = [*client.scan_iter(f"*{name}*")]
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    _delete_keys(redis_url, f"*{name}*")
 
 
 @pytest.fixture
@@ -101,9 +95,14 @@ def cache_prefix(redis_url: str) -> Iterator[str]:
     """A prefix for the cache's keys of the test's own; its keys are deleted after."""
     prefix = f"experiments-test-{uuid.uuid4().hex[:12]}:"
     yield prefix
+    _delete_keys(redis_url, f"{prefix}*")
+
+
+def _delete_keys(redis_url: str, pattern: str) -> None:
+    """Deletes the keys matching `pattern`: what a test left in the shared Redis."""
     client = redis.Redis.from_url(redis_url)
     try:
-        keys = [*client.scan_iter(f"{prefix}*")]
+        keys = [*client.scan_iter(pattern)]
         if keys:
             client.delete(*keys)
     finally:
