@@ -259,6 +259,70 @@ class ColumnInferrer:
             return
         self._candidates = 0
 
+    @property
+    def decided(self) -> bool:
+        """Whether the column is text already: no value can change what it infers."""
+        return not self._candidates
+
+    def settled_pattern(self, *, forbidden: str = "") -> str | None:
+        """A regular expression of values whose observation would leave this inferrer just as
+        it is, none with a character of `forbidden`; None when it has none to offer.
+
+        It lets a reader check a whole batch of cells with one match instead of a call of
+        `observe` a cell (a batch that matches changes nothing), and observe them one by one
+        only when it does not. The values it matches are a part of the values that change
+        nothing, never more: a blank, and values of the type inferred so far in its plainest
+        form (an integer; a decimal with the fraction mark seen so far; an ISO date of a real
+        day but February 29th, with a time when the column has one, with an offset when it
+        is aware). It names characters by their code, so any flags read it alike.
+        """
+        candidates = self._candidates
+        if not candidates:
+            return f"[^{re.escape(forbidden)}]*" if forbidden else "(?s:.*)"
+        settled = self._settled_value(candidates)
+        if settled is None or not set(forbidden).isdisjoint(settled[1]):
+            return None
+        value = settled[0]
+        blank = "".join(c for c in self._limits.whitespace if c not in forbidden)
+        space = f"[{re.escape(blank)}]*" if blank else ""
+        return space if not value else f"{space}(?:(?:{value}){space})?"
+
+    def _settled_value(self, candidates: int) -> tuple[str, str] | None:
+        """The non-blank values of `settled_pattern` without the whitespace around them ("" for
+        none), and every character they may hold; None when there is no pattern."""
+        if candidates == _ALL:
+            return "", ""
+        if candidates == _BOOLEAN:
+            words = sorted(_BOOLEAN_WORDS)
+            pattern = "|".join("".join(f"[{c.upper()}{c}]" for c in word) for word in words)
+            letters = "".join(words)
+            return pattern, letters + letters.upper()
+        if candidates == _NUMBERS or (candidates == _NUMERIC and not self._decimal_mark):
+            return _SETTLED_INTEGER, _INTEGER_CHARACTERS
+        if candidates == _NUMERIC:
+            digits = min(99, (self._limits.max_number_length - 2) // 2)
+            if digits < 1:
+                return _SETTLED_INTEGER, _INTEGER_CHARACTERS
+            mark = re.escape(self._decimal_mark)
+            decimal = (
+                f"[+-]?(?:(?:0|[1-9][0-9]{{0,{digits}}}){mark}[0-9]{{0,{digits}}}"
+                f"|{mark}[0-9]{{1,{digits}}})"
+            )
+            return f"{_SETTLED_INTEGER}|{decimal}", _INTEGER_CHARACTERS + self._decimal_mark
+        if candidates == _TEMPORAL and self._separator == "iso":
+            return self._settled_iso(), _ISO_CHARACTERS
+        return None
+
+    def _settled_iso(self) -> str:
+        edge = "|".join(sorted(self._limits.edge_years))
+        year = f"(?!{edge})[1-9][0-9]{{3}}" if edge else "[1-9][0-9]{3}"
+        date = f"{year}-{_SETTLED_MONTH_DAY}"
+        if self._aware:
+            most = min(self._limits.max_utc_offset_hours, 99)
+            hours = "|".join(f"{hour:02d}" for hour in range(most + 1))
+            return f"{date}{_SETTLED_TIME}(?:Z| ?[+-](?:{hours})(?::?[0-5][0-9])?)"
+        return f"{date}(?:{_SETTLED_TIME})?" if self._has_time else date
+
     def result(self) -> InferredColumn:
         candidates = self._candidates
         if candidates == _ALL or not candidates:
@@ -371,6 +435,16 @@ class ColumnInferrer:
         self._day_first = self._day_first and _is_real_date(year, second, first)
         return self._month_first or self._day_first
 
+
+_INTEGER_CHARACTERS: Final = "0123456789+-"
+_ISO_CHARACTERS: Final = "0123456789-:T .Z+"
+_SETTLED_INTEGER: Final = "[+-]?(?:0|[1-9][0-9]{0,17})"
+_SETTLED_MONTH_DAY: Final = (
+    "(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    "|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+)
+"""A real day of any year, February 29th aside."""
+_SETTLED_TIME: Final = "[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.][0-9]{1,9})?)?"
 
 _DATE_HEAD: Final = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-](\d{4}|\d{2})(?!\d)", re.ASCII)
 """The year of a local date's first value, which fixes how many digits the column's have."""

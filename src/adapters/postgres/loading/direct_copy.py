@@ -20,7 +20,8 @@ from typing import BinaryIO, Final
 
 from psycopg import AsyncConnection, sql
 
-from adapters.csv.reader import CHUNK_BYTES, StreamInferrer, sample
+from adapters.csv.reader import CHUNK_BYTES
+from adapters.csv.stream_inference import StreamInferrer, head_types
 from adapters.postgres.loading.failures import UNSTORABLE, unstorable
 from adapters.postgres.loading.typed_table import Built
 from adapters.postgres.schema import DATA_SCHEMA, ROW_KEY
@@ -56,7 +57,7 @@ async def copy_direct(
     the whole file into it; raises NotDirect when the load cannot stand."""
     head = file.read(SAMPLE_BYTES)
     size = os.fstat(file.fileno()).st_size
-    header, types = sample(head, file_format, POSTGRES_LIMITS, whole_file=len(head) >= size)
+    header, types = head_types(head, file_format, POSTGRES_LIMITS, whole_file=len(head) >= size)
     if not header or not any(cell.strip() for cell in header) or any(map(_needs_rewrite, types)):
         raise NotDirect
     names = list(

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.postgres.types import POSTGRES_LIMITS
 from domain.tables.inference import (
@@ -741,3 +744,109 @@ def test_mixed_marks_and_grouped_digits_are_text(values: list[str]) -> None:
 def test_a_decimal_comma_is_text_where_the_delimiter_is_a_comma() -> None:
     assert infer_column(["1,5"]) == TEXT
     assert infer_with_commas(["1.5", "2"]) == NUMERIC
+
+
+# --- settled patterns: what a batch of cells may be checked with at once ---------------
+
+SEEDS = st.sampled_from(
+    [
+        "",
+        " ",
+        "7",
+        "-12",
+        "3.25",
+        ".5",
+        "1e5",
+        "0,5",
+        "true",
+        "No",
+        "2023-01-31",
+        "2023-06-01 10:00:00",
+        "2023-06-01T10:00:00.5+03:00",
+        "2023-06-01 10:00Z",
+        "x",
+        "12/01/2023",
+        "007",
+    ]
+)
+"""Values that bring an inferrer into each of its states."""
+
+
+def inferrer_state(inferrer: ColumnInferrer) -> tuple[object, ...]:
+    return tuple(getattr(inferrer, name) for name in ColumnInferrer.__slots__)
+
+
+STATES = [
+    ([], False),
+    (["7"], False),
+    (["3.25"], False),
+    (["1e5"], False),
+    (["1e5", "2.5"], False),
+    (["0,5"], True),
+    (["true"], False),
+    (["2023-01-31"], False),
+    (["2023-06-01 10:00:00"], False),
+    (["2023-06-01T10:00:00.5+03:00"], False),
+    (["x"], False),
+]
+"""Values that bring an inferrer into each state that has a pattern, and whether the file
+writes decimal commas."""
+
+
+@pytest.mark.parametrize(("seeds", "decimal_comma"), STATES)
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["", ",", ';"\r\n', "\t"]), st.data())
+def test_a_value_the_settled_pattern_matches_changes_nothing(
+    seeds: list[str], decimal_comma: bool, forbidden: str, data: st.DataObject
+) -> None:
+    inferrer = ColumnInferrer(LIMITS, decimal_comma=decimal_comma)
+    for seed in seeds:
+        inferrer.observe(seed)
+    pattern = inferrer.settled_pattern(forbidden=forbidden)
+    if pattern is None:
+        # Only where the decimal comma is forbidden: there is no settled value without it.
+        assert (decimal_comma, forbidden) == (True, ",")
+        return
+    value = data.draw(st.from_regex(pattern, fullmatch=True))
+    assert not set(value) & set(forbidden)
+    before = inferrer_state(inferrer)
+    inferrer.observe(value)
+    assert inferrer_state(inferrer) == before
+
+
+@pytest.mark.parametrize(
+    ("seeds", "settled", "unsettled"),
+    [
+        ([], ["", " \t"], ["1", "x"]),
+        (["7"], ["-5", " 12 ", ""], ["007", "1.5", "1e5", "x"]),
+        (["1.5"], ["2", "-0.25", ".5", "5."], ["1,5", "1e5", "00.5"]),
+        (["true"], ["FALSE", "yes", " no "], ["1", "t"]),
+        (["2023-01-31"], ["2024-02-28", "2023-12-31"], ["2023-02-29", "2023-06-01 10:00"]),
+        (["2023-01-31 10:00"], ["2023-01-31", "2023-01-31T23:59:59.123"], ["9999-01-01"]),
+        (["2023-01-31 10:00+03"], ["2023-01-31 10:00Z", "2023-01-31 10:00-15:30"], ["2023-01-31"]),
+        (["x"], ["anything at all", ""], []),
+    ],
+)
+def test_settled_patterns_by_state(
+    seeds: list[str], settled: list[str], unsettled: list[str]
+) -> None:
+    inferrer = ColumnInferrer(LIMITS)
+    for seed in seeds:
+        inferrer.observe(seed)
+    pattern = inferrer.settled_pattern(forbidden=",\r\n")
+    assert pattern is not None
+    assert [value for value in settled if not re.fullmatch(pattern, value)] == []
+    assert [value for value in unsettled if re.fullmatch(pattern, value)] == []
+
+
+def test_there_is_no_settled_pattern_for_local_dates_nor_a_forbidden_character_it_needs() -> None:
+    local = ColumnInferrer(LIMITS)
+    local.observe("12/01/2023")
+    assert local.settled_pattern() is None
+    dates = ColumnInferrer(LIMITS)
+    dates.observe("2023-01-31")
+    assert dates.settled_pattern(forbidden="-") is None
+    assert not dates.decided
+    text = ColumnInferrer(LIMITS)
+    text.observe("x")
+    assert text.decided
