@@ -43,9 +43,11 @@ def create_celery(config: QueueConfig) -> Celery:
         # stops and Redis gets their messages back at once, for another worker. Celery waits
         # the whole time whenever a task runs, even one that ends sooner.
         worker_soft_shutdown_timeout=config.shutdown_grace,
-        # Task events, for Flower.
+        # Task events from the workers, for Flower. No "task-sent" event at a launch: it cost
+        # a second Redis round trip each, under a lock every publishing thread shares (a
+        # launch took twice as long); a queued job is on the page and in /metrics instead.
         worker_send_task_events=True,
-        task_send_sent_event=True,
+        task_send_sent_event=False,
         # Redis re-delivers a message not acknowledged within this time; it must exceed the
         # longest run, or a job still running would be started twice.
         broker_transport_options={
