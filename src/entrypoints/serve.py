@@ -23,19 +23,25 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import click
 import uvicorn
 from rich.console import Console
 
 from devtools import processes
+from devtools.embedded import (
+    EmbeddedServerError,
+    RedisServer,
+    broker_redis,
+    cache_redis,
+    check_postgres_folder,
+    embedded_postgres,
+    postmaster_pid,
+)
 from devtools.processes import stop_process_group
 from entrypoints.config.settings import Settings
 from entrypoints.http.server import server_options
-
-if TYPE_CHECKING:
-    from devtools.embedded import RedisServer
 
 __all__ = ["serve", "stop_process_group"]
 
@@ -68,6 +74,8 @@ def serve(
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, stop.handle)
     state_dir.mkdir(parents=True, exist_ok=True)
+    if "DATABASE_URL" not in os.environ:
+        _check_postgres_folder(state_dir / "postgres")
     supervisor = _Supervisor(say, stop)
     with ExitStack() as stack:
         stack.enter_context(_only_serve_in(state_dir))
@@ -98,6 +106,8 @@ def serve(
                 server.run()
         except KeyboardInterrupt:
             pass
+        except EmbeddedServerError as error:
+            raise ServeError(str(error)) from None
         finally:
             # From here on, a second signal must not cut the stopping short and orphan a child.
             stop.stopping = True
@@ -163,6 +173,15 @@ def _only_serve_in(state_dir: Path) -> Iterator[None]:
         yield
 
 
+def _check_postgres_folder(data_dir: Path) -> None:
+    """Before anything starts: as root, a state folder `nobody` (who runs PostgreSQL) cannot
+    reach, or a data folder of another PostgreSQL, stops `serve` with what to do."""
+    try:
+        check_postgres_folder(data_dir)
+    except EmbeddedServerError as error:
+        raise ServeError(str(error)) from None
+
+
 def _read(file: IO[str]) -> str:
     file.seek(0)
     return file.read()
@@ -183,8 +202,6 @@ def _reclaim_worker(state_dir: Path, say: _Say) -> None:
 
 
 def _start_servers(stack: ExitStack, state_dir: Path, supervisor: _Supervisor, say: _Say) -> None:
-    from devtools.embedded import broker_redis, cache_redis, embedded_postgres, postmaster_pid
-
     if "DATABASE_URL" not in os.environ:
         data = state_dir / "postgres"
         say(f"Starting embedded PostgreSQL in {data}")

@@ -48,7 +48,7 @@ _more_open_files()
 @pytest.fixture(scope="session")
 def own_postgres() -> Iterator[OwnPostgres]:
     # Not under pytest's temporary folder: that is private to the user running the tests,
-    # and the server may run as another (`postgres`, when the tests run as root).
+    # and the server may run as another (`nobody`, when the tests run as root).
     root = Path(tempfile.mkdtemp(prefix="experiments-faults-pg-"))
     server = OwnPostgres(root)
     try:

