@@ -186,10 +186,13 @@ class OwnRedis:
     """A redis-server in the broker's role (append-only file, no eviction) on one port, that
     can be shut down with or without its data, paused, and filled."""
 
-    def __init__(self, root: Path, *, appendonly: bool = True) -> None:
+    def __init__(
+        self, root: Path, *, appendonly: bool = True, maxmemory: str | None = None
+    ) -> None:
         self.dir = root
         self.port = free_port()
         self._appendonly = appendonly
+        self._maxmemory = maxmemory
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -222,6 +225,7 @@ class OwnRedis:
                 "10000",
                 "--logfile",
                 "redis.log",
+                *(("--maxmemory", self._maxmemory) if self._maxmemory else ()),
             ],
             stdout=subprocess.DEVNULL,
             start_new_session=True,
@@ -285,6 +289,15 @@ class OwnRedis:
             client.set("faults:ballast", b"x" * 1_000_000)
             used = int(client.info("memory")["used_memory"])
             client.config_set("maxmemory", str(used // 2))
+
+    def fill(self) -> int:
+        """Writes until Redis refuses for lack of memory; returns the keys written."""
+        written = 0
+        with self.client() as client, suppress(redis.exceptions.OutOfMemoryError):
+            while True:
+                client.set(f"filler:{written}", b"x" * 10_000)
+                written += 1
+        return written
 
     def free_memory(self) -> None:
         with self.client() as client:

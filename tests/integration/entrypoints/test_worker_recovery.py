@@ -23,8 +23,8 @@ from adapters.celery.task_queue import CeleryTaskQueue
 from domain.jobs.model import parse_job_id
 from entrypoints.config.settings import Settings
 from entrypoints.http.app import create_app
+from tests.support.own_servers import OwnRedis
 from tests.support.polling import eventually
-from tests.support.redis_server import RedisServer, own_redis
 from tests.support.worker_process import WorkerProcess, started_worker
 
 FAST_RECOVERY = {
@@ -217,7 +217,7 @@ def redis_dir(tmp_path: Path) -> Path:
 async def test_a_worker_started_before_redis_is_up_serves_once_it_is(
     service_env: dict[str, str], worker: Callable[..., WorkerProcess], redis_dir: Path
 ) -> None:
-    server = RedisServer(redis_dir)
+    server = OwnRedis(redis_dir, appendonly=False)
     try:
         env = {**service_env, "REDIS_URL": server.url}
         started = worker(wait=False, REDIS_URL=server.url)
@@ -235,7 +235,9 @@ async def test_a_worker_started_before_redis_is_up_serves_once_it_is(
 async def test_a_worker_started_while_redis_refuses_writes_serves_once_memory_is_freed(
     service_env: dict[str, str], worker: Callable[..., WorkerProcess], redis_dir: Path
 ) -> None:
-    with own_redis(redis_dir, maxmemory="2mb") as server:
+    server = OwnRedis(redis_dir, appendonly=False, maxmemory="2mb")
+    server.start()
+    try:
         env = {**service_env, "REDIS_URL": server.url}
         assert server.fill() > 0
         started = worker(wait=False, REDIS_URL=server.url)
@@ -253,6 +255,8 @@ async def test_a_worker_started_while_redis_refuses_writes_serves_once_memory_is
 
         started.wait_ready(within=60)
         await _a_job_succeeds(env)
+    finally:
+        server.stop()
 
 
 async def _a_job_succeeds(env: dict[str, str]) -> None:
