@@ -83,7 +83,8 @@ def test_a_job_whose_worker_host_is_lost_runs_again_elsewhere_and_succeeds(
         job_id = launch(client)
         service.store.wait_status(job_id, "running", within=30)
         lost.kill_group()
-        # A launch sweeps for lost jobs: the job must be recovered, not failed as lost.
+        # The spare worker's sweeper finds the job's lease run out: it must be requeued and
+        # run again, not failed as lost.
         other = launch(client)
         spare = service.worker()
 
