@@ -136,13 +136,11 @@ def wait_http(url: str, process: subprocess.Popen[bytes], log: Path, within: flo
 def api(env: Environment, label: str, **overrides: str) -> Iterator[Server]:
     """`experiments api` on a free port, with the run's environment and `overrides`."""
     port = free_port()
-    log = env.work_dir / f"{label}.log"
-    process = _start([str(EXPERIMENTS), "api", f"--port={port}"], env.service_env(**overrides), log)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/health", process, log)
-        yield Server(base=f"http://127.0.0.1:{port}", process=process)
-    finally:
-        stop_process_group(process, grace=10)
+    command = [str(EXPERIMENTS), "api", f"--port={port}"]
+    with _served(
+        command, env.service_env(**overrides), env.work_dir / f"{label}.log", port, ready="/health"
+    ) as server:
+        yield server
 
 
 @contextmanager
@@ -150,22 +148,28 @@ def bare_server(env: Environment, table: str) -> Iterator[Server]:
     """The baselines' endpoint (`benchmarks.bare_logs`) under uvicorn with the settings
     `experiments api` gives it (uvicorn's defaults: its access log too)."""
     port = free_port()
-    log = env.work_dir / "bare.log"
-    process = _start(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "benchmarks.bare_logs:create_app",
-            "--host=127.0.0.1",
-            f"--port={port}",
-        ],
-        {**os.environ, "BENCH_DATABASE_URL": env.database_url, "BENCH_TABLE": table},
-        log,
-    )
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "benchmarks.bare_logs:create_app",
+        "--host=127.0.0.1",
+        f"--port={port}",
+    ]
+    environ = {**os.environ, "BENCH_DATABASE_URL": env.database_url, "BENCH_TABLE": table}
+    with _served(command, environ, env.work_dir / "bare.log", port, ready="/ceiling") as server:
+        yield server
+
+
+@contextmanager
+def _served(
+    command: list[str], environ: Mapping[str, str], log: Path, port: int, *, ready: str
+) -> Iterator[Server]:
+    """`command`, an HTTP server on `port`, once `ready` answers; stopped at the end."""
+    process = _start(command, environ, log)
     try:
-        wait_http(f"http://127.0.0.1:{port}/ceiling", process, log)
+        wait_http(f"http://127.0.0.1:{port}{ready}", process, log)
         yield Server(base=f"http://127.0.0.1:{port}", process=process)
     finally:
         stop_process_group(process, grace=10)
