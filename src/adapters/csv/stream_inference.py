@@ -75,24 +75,15 @@ class RecordInference:
             start = stop
 
     def _run_end(self, text: str, start: int) -> int:
-        """The end of the first whole record from `start` that ends `observed_run` characters
-        or more after it (or the end of `text`)."""
-        quote = self._format.quote
-        at = min(start + self._observed_run, len(text)) - 1
-        quotes = text.count(quote, start, at)
-        while at < len(text):
-            line_end = text.find("\n", at)
-            bound = line_end if line_end >= 0 else len(text)
-            carriage = text.find("\r", at, bound)
-            line_end = carriage if carriage >= 0 else line_end
-            if line_end < 0:
-                break
-            quotes += text.count(quote, at, line_end)
-            if text[line_end] == "\r" and text[line_end + 1 : line_end + 2] == "\n":
-                line_end += 1
-            if quotes % 2 == 0:
-                return line_end + 1
-            at = line_end + 1
+        """The end of the last whole record from `start` within `observed_run` characters,
+        or within twice, four times as many... when a record is longer; at most the end of
+        `text`."""
+        window = self._observed_run
+        while start + window < len(text):
+            end = records_end(text[start : start + window], self._format.quote)
+            if end:
+                return start + end
+            window *= 2
         return len(text)
 
     def _observe(self, text: str) -> None:
