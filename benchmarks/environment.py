@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 import redis
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
 from devtools.embedded import free_port
 from entrypoints.config.settings import Settings
@@ -92,14 +92,11 @@ def environment(settings: Settings, work_dir: Path) -> Iterator[Environment]:
         for url in {env.broker_url, env.cache_url}:
             with suppress(redis.RedisError):
                 client = redis.Redis.from_url(url)
-                keys = [*client.scan_iter(f"{name}*"), *client.scan_iter(f"*{name}*")]
+                # The queue, its bindings and the cache keys: every key that holds the name.
+                keys = list(client.scan_iter(f"*{name}*"))
                 if keys:
-                    client.delete(*set(keys))
+                    client.delete(*keys)
                 client.close()
-
-
-def database_name(url: str) -> str:
-    return str(conninfo_to_dict(url).get("dbname", ""))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
