@@ -1,11 +1,26 @@
+"""Publishing a job to the workers: Celery's task message, pushed onto the broker's Redis list
+from the event loop, with the publishes that arrive together sharing one `LPUSH`
+(docs/adr/0022-publishing-without-kombu.md)."""
+
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
+import msgspec
 from celery import Celery
+from kombu.serialization import dumps
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as ConnectionLost
 
-from adapters.celery.app import RUN_METRIC_TASK
+from adapters.celery.app import RUN_METRIC_TASK, QueueConfig
 from domain.jobs.errors import QueueUnavailable
 from domain.jobs.model import JobId
 from domain.jobs.ports import TaskQueue
@@ -13,16 +28,61 @@ from domain.jobs.ports import TaskQueue
 log = logging.getLogger(__name__)
 
 
-class CeleryTaskQueue(TaskQueue):
-    """Publishes by task name, in a thread (kombu is blocking), within a bounded time."""
+def create_broker_client(url: str, *, timeout: float) -> Redis:
+    """The publisher's client of the broker, giving up after `timeout` seconds.
 
-    def __init__(self, app: Celery, *, timeout: float = 3.0) -> None:
-        self._app = app
+    A push whose connection turns out to be dead (Redis restarted since it was last used) is
+    made once more on a new one: it did not reach Redis. A push that timed out is not: Redis
+    may have taken it, and a second would queue the job twice; the launch fails instead, and
+    its client may retry with its Idempotency-Key. (A message delivered twice is harmless
+    anyway: the worker fences on the job's state.)
+    """
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 1, supported_errors=(ConnectionLost,)),
+        max_connections=2,
+    )
+
+
+@asynccontextmanager
+async def celery_task_queue(
+    app: Celery, config: QueueConfig, *, within: float = 3.0
+) -> AsyncIterator[CeleryTaskQueue]:
+    """The task queue of `config`, with a client of the broker of its own, closed at the end;
+    a publish not taken `within` seconds fails."""
+    client = create_broker_client(config.broker_url, timeout=config.publish_timeout)
+    try:
+        yield CeleryTaskQueue(app, client, queue=config.queue, timeout=within)
+    finally:
+        await client.aclose()
+
+
+class CeleryTaskQueue(TaskQueue):
+    """Queues `experiments.run_metric(job_id)` for the workers.
+
+    The message is the one `Celery.send_task` writes, built by the same parts of Celery and
+    kombu (`app.amqp.create_task_message`, kombu's serializer) and wrapped in the envelope of
+    kombu's Redis transport; only the last step differs: instead of a blocking client in a
+    thread, one per call, an asyncio client pushes it, and every publish that arrives while
+    a push is under way goes out with the next one, in a single `LPUSH`. A launch that waits
+    longer than `timeout` is told the broker is unavailable.
+    """
+
+    def __init__(
+        self, app: Celery, client: Redis, *, queue: str | None = None, timeout: float = 3.0
+    ) -> None:
+        self._amqp = app.amqp
+        self._reply_to = app.thread_oid
+        self._queue: str = queue or app.conf.task_default_queue
+        self._pushes = _GroupedPush(client, self._queue)
         self._timeout = timeout
 
     async def enqueue(self, job_id: JobId) -> None:
         try:
-            await asyncio.wait_for(asyncio.to_thread(self._publish, job_id), self._timeout)
+            async with asyncio.timeout(self._timeout):
+                await self._pushes.push(self.message(job_id))
         except TimeoutError as error:
             raise QueueUnavailable(
                 f"the broker did not take the job within {self._timeout:g} s"
@@ -31,5 +91,75 @@ class CeleryTaskQueue(TaskQueue):
             log.warning("Could not publish job %s: %r", job_id, error)
             raise QueueUnavailable(f"the broker is unreachable ({error})") from error
 
-    def _publish(self, job_id: JobId) -> None:
-        self._app.send_task(RUN_METRIC_TASK, args=[str(job_id)], retry=False)
+    def message(self, job_id: JobId) -> bytes:
+        """The message kombu's Redis transport would push for `send_task` of the job."""
+        task_id = str(uuid.uuid4())
+        task = self._amqp.create_task_message(
+            task_id,
+            RUN_METRIC_TASK,
+            [str(job_id)],
+            {},
+            reply_to=self._reply_to,
+            create_sent_event=False,
+            ignore_result=None,
+        )
+        content_type, content_encoding, body = dumps(task.body, serializer="json")  # type: ignore[no-untyped-call]
+        envelope: dict[str, Any] = {
+            "body": base64.b64encode(body.encode() if isinstance(body, str) else body).decode(),
+            "content-encoding": content_encoding,
+            "content-type": content_type,
+            "headers": task.headers,
+            "properties": {
+                **task.properties,
+                "delivery_mode": 2,
+                "delivery_info": {"exchange": "", "routing_key": self._queue},
+                "priority": 0,
+                "body_encoding": "base64",
+                "delivery_tag": str(uuid.uuid4()),
+            },
+        }
+        return msgspec.json.encode(envelope)
+
+
+class _GroupedPush:
+    """`LPUSH`es onto one list, at most one command at a time: what arrives meanwhile waits,
+    and goes out together in the next command (each waiter learns how its own went).
+    `LPUSH key a b c` leaves `a` nearest the end that workers pop, so order is kept."""
+
+    def __init__(self, client: Redis, key: str) -> None:
+        self._client = client
+        self._key = key
+        self._waiting: list[tuple[bytes, asyncio.Future[None]]] = []
+        self._pushing: asyncio.Task[None] | None = None
+
+    async def push(self, message: bytes) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((message, future))
+        if self._pushing is None:
+            self._pushing = asyncio.create_task(self._push_waiting())
+        await future
+
+    async def _push_waiting(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    await self._client.lpush(self._key, *(message for message, _ in batch))
+                except asyncio.CancelledError:
+                    for _, future in batch:
+                        future.cancel()
+                    raise
+                except Exception as error:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                else:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_result(None)
+        finally:
+            self._pushing = None
+            # Cancelled (the loop is closing): nothing is left waiting for a push never made.
+            for _, future in self._waiting:
+                future.cancel()
+            self._waiting.clear()

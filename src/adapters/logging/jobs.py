@@ -25,7 +25,7 @@ class LoggedJobRepository(JobRepository):
 
     async def add(self, job: Job, *, max_active: int) -> tuple[Job, bool]:
         stored, created = await self._jobs.add(job, max_active=max_active)
-        if created:
+        if created and log.isEnabledFor(logging.INFO):
             rerun = f", a re-run of {stored.rerun_of}" if stored.rerun_of else ""
             log.info("Job %s queued (%s%s)", stored.id, stored.metric, rerun, extra=_fields(stored))
         return stored, created

@@ -62,7 +62,9 @@ class PostgresJobFeed(JobFeed):
             self._watchers.discard(watcher)
 
     def _on_notify(self, payload: str) -> None:
-        self._publish(job_from_row(json.loads(payload)))
+        # Every change of every job is heard; one nobody watches is not even read.
+        if self._watchers:
+            self._publish(job_from_row(json.loads(payload)))
 
     def _on_state(self, listening: bool) -> None:
         # Whatever changed while the connection was down was not heard: watchers re-read.

@@ -65,11 +65,11 @@ WITH slot AS (
     INSERT INTO experiments.jobs ({columns})
     SELECT {values} FROM slot
     WHERE slot.count < %(max_active)s AND NOT EXISTS (SELECT FROM existing)
-    RETURNING {columns}
+    RETURNING 1
 )
 SELECT false AS created, (SELECT count FROM slot) AS active, {columns} FROM existing
 UNION ALL
-SELECT true, (SELECT count FROM slot), {columns} FROM inserted
+SELECT true, (SELECT count FROM slot), {nothing} FROM inserted
 UNION ALL
 SELECT false, slot.count, {nothing} FROM slot
 WHERE NOT EXISTS (SELECT FROM existing) AND NOT EXISTS (SELECT FROM inserted)
@@ -81,9 +81,10 @@ WHERE NOT EXISTS (SELECT FROM existing) AND NOT EXISTS (SELECT FROM inserted)
     )
     .as_bytes()
 )
-"""A launch in one statement: the job of its idempotency key if there is one, else the new
-job if the active count (migration 0006's row, locked so launches pass the cap one at a
-time) is under the cap, else only that count. Always exactly one row."""
+"""A launch in one statement: the job of its idempotency key if there is one, else whether the
+new job went in, if the active count (migration 0006's row, locked so launches pass the cap
+one at a time) is under the cap, else only that count. Always exactly one row. A new job is
+not read back: no trigger changes a row as it goes in, so it is the job that was given."""
 SELECT_ONE = sql.SQL("SELECT {} FROM experiments.jobs WHERE id = %s").format(COLUMNS).as_bytes()
 SELECT_PAGE = (
     sql.SQL("""
@@ -159,9 +160,11 @@ class PostgresJobRepository(JobRepository):
                 await cur.execute(SELECT_BY_KEY, (job.idempotency_key,))
                 return job_from_row(_one(await cur.fetchone())), False
             row = _one(await cur.fetchone())
+        if row["created"]:
+            return job, True
         if row["id"] is None:
             raise TooManyJobs(row["active"])
-        return job_from_row(row), row["created"]
+        return job_from_row(row), False
 
     async def get(self, job_id: JobId) -> Job | None:
         async with database_errors(), self._pool.connection() as conn:

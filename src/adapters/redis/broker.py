@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from domain.health.ports import BrokerProbe, CacheProbe, QueueDepth
 from domain.shared.errors import Unavailable

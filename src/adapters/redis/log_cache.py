@@ -31,9 +31,9 @@ from typing import Annotated, Any
 import msgspec
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.lock import Lock
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import LockNotOwnedError, RedisError
-from redis.retry import Retry
 
 from domain.tables.errors import CacheUnavailable
 from domain.tables.logs import LogCursor, LogPage, LogQuery, Records, page_identity

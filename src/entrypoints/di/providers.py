@@ -25,7 +25,7 @@ from adapters.caching.catalog_snapshot import AnnouncedTableLoader, SnapshotTabl
 from adapters.caching.counters import CacheCounters
 from adapters.caching.log_reader import CachedLogReader
 from adapters.celery.app import QueueConfig, create_celery
-from adapters.celery.task_queue import CeleryTaskQueue
+from adapters.celery.task_queue import celery_task_queue
 from adapters.csv.sources import FileSystemTableSources
 from adapters.local_workers import LocalWorkerProbe
 from adapters.logging.jobs import LoggedJobRepository
@@ -163,8 +163,11 @@ class JobsProvider(Provider):
         return create_celery(queue_config(settings, limits))
 
     @provide(scope=Scope.APP)
-    def task_queue(self, app: Celery) -> TaskQueue:
-        return CeleryTaskQueue(app)
+    async def task_queue(
+        self, app: Celery, settings: Settings, limits: JobLimits
+    ) -> AsyncIterator[TaskQueue]:
+        async with celery_task_queue(app, queue_config(settings, limits)) as queue:
+            yield queue
 
     @provide(scope=Scope.APP)
     def limits(self, settings: Settings) -> JobLimits:

@@ -19,7 +19,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from adapters.celery.app import QueueConfig, create_celery
-from adapters.celery.task_queue import CeleryTaskQueue
+from adapters.celery.task_queue import celery_task_queue
 from domain.jobs.model import parse_job_id
 from entrypoints.config.settings import Settings
 from entrypoints.http.app import create_app
@@ -157,15 +157,12 @@ async def test_a_duplicate_delivered_while_the_job_runs_does_nothing_and_uses_no
     job_id = await launch(client)
     running = await job_when(client, job_id, running_with_progress)
     assert running["status"] == "running", running
-    queue = CeleryTaskQueue(
-        create_celery(
-            QueueConfig(broker_url=settings.broker.url, queue=settings.broker.queue, kill_after=60)
-        )
-    )
+    config = QueueConfig(broker_url=settings.broker.url, queue=settings.broker.queue, kill_after=60)
     broker = redis.Redis.from_url(settings.broker.url)
 
-    await queue.enqueue(parse_job_id(job_id))
-    await queue.enqueue(parse_job_id(job_id))
+    async with celery_task_queue(create_celery(config), config) as queue:
+        await queue.enqueue(parse_job_id(job_id))
+        await queue.enqueue(parse_job_id(job_id))
 
     def duplicates_taken() -> bool:
         return broker.llen(settings.broker.queue) == 0
