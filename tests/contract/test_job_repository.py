@@ -443,3 +443,82 @@ async def test_only_one_process_deletes_at_a_time(pool: AsyncConnectionPool) -> 
 
     assert busy is None
     assert await jobs.delete_finished(before=SystemClock().now(), batch=10) == 0
+
+
+async def test_a_job_reads_back_as_it_was_added_whatever_its_parameters(jobs: JobStore) -> None:
+    first, _ = await jobs.jobs.add(new(), max_active=10)
+    params = {"table": "ventes_é", "big": 10**30, "nested": {"list": [1, 2.5, None, True]}}
+    job = Job.queued(
+        id=new_job_id(),
+        metric="ab_test",
+        idempotency_key="clé 🔑",
+        now=SystemClock().now(),
+        params=params,
+        rerun_of=first.id,
+    )
+
+    added, created = await jobs.jobs.add(job, max_active=10)
+
+    assert created
+    assert added == job
+    assert await jobs.jobs.get(job.id) == job
+
+
+async def test_launches_at_one_moment_are_answered_each_in_arrival_order(
+    jobs: JobStore,
+) -> None:
+    earlier, _ = await jobs.jobs.add(new("earlier"), max_active=4)
+    asked = [new(), new("earlier"), new("k"), new("k"), new(), new(), new()]
+
+    outcomes = await asyncio.gather(
+        *(jobs.jobs.add(job, max_active=4) for job in asked), return_exceptions=True
+    )
+
+    new_one, replayed, keyed, keyed_again, second, *refused = outcomes
+    assert new_one == (asked[0], True)
+    assert replayed == (earlier, False)
+    assert keyed == (asked[2], True)
+    assert keyed_again == (asked[2], False)
+    assert second == (asked[4], True)
+    assert all(isinstance(outcome, Overloaded) for outcome in refused), refused
+    listed = {job.id for job in (await jobs.jobs.list(limit=10)).jobs}
+    assert listed == {earlier.id, asked[0].id, asked[2].id, asked[4].id}
+
+
+async def test_a_key_launched_at_once_by_two_processes_makes_one_job(
+    pool: AsyncConnectionPool,
+) -> None:
+    """Each store stands for an API process: their statements meet in the key's index."""
+    one, other = PostgresJobRepository(pool), PostgresJobRepository(pool)
+
+    outcomes = await asyncio.gather(
+        *(
+            store.add(new(key), max_active=100)
+            for _ in range(5)
+            for key in ("a", "b", "c")
+            for store in (one, other)
+        )
+    )
+
+    by_key: dict[str | None, set[object]] = {}
+    for job, _ in outcomes:
+        by_key.setdefault(job.idempotency_key, set()).add(job.id)
+    assert {key: len(ids) for key, ids in by_key.items()} == {"a": 1, "b": 1, "c": 1}
+    assert sum(created for _, created in outcomes) == 3
+
+
+async def test_a_launch_given_up_before_its_statement_adds_nothing(
+    pool: AsyncConnectionPool,
+) -> None:
+    jobs = PostgresJobRepository(pool)
+    first, given_up = new(), new()
+    async with pool.connection() as conn, conn.transaction():
+        # The active count held: the first launch's statement waits for it.
+        await conn.execute("SELECT count FROM experiments.active_jobs FOR UPDATE")
+        adding = asyncio.create_task(jobs.add(first, max_active=10))
+        await asyncio.sleep(0.2)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(jobs.add(given_up, max_active=10), 0.2)
+
+    assert await adding == (first, True)
+    assert await jobs.get(given_up.id) is None

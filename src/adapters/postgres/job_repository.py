@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import datetime as dt
 import uuid
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+import msgspec
 from psycopg import sql
 from psycopg.errors import UniqueViolation
 from psycopg.rows import dict_row
@@ -59,32 +61,41 @@ ADMIT = (
     sql.SQL("""
 WITH slot AS (
     SELECT count FROM experiments.active_jobs FOR UPDATE
+), given AS (
+    SELECT * FROM json_populate_recordset(NULL::experiments.jobs, %(jobs)s::json)
+    WITH ORDINALITY
 ), existing AS (
-    SELECT {columns} FROM experiments.jobs WHERE idempotency_key = %(idempotency_key)s
+    SELECT given.ordinality AS n, {stored}
+    FROM given JOIN experiments.jobs AS job ON job.idempotency_key = given.idempotency_key
+), admitted AS (
+    SELECT given.*, row_number() OVER (ORDER BY given.ordinality) AS rank
+    FROM given WHERE given.ordinality NOT IN (SELECT n FROM existing)
 ), inserted AS (
     INSERT INTO experiments.jobs ({columns})
-    SELECT {values} FROM slot
-    WHERE slot.count < %(max_active)s AND NOT EXISTS (SELECT FROM existing)
-    RETURNING 1
+    SELECT {new} FROM admitted, slot WHERE slot.count + admitted.rank <= %(max_active)s
+    RETURNING id
 )
-SELECT false AS created, (SELECT count FROM slot) AS active, {columns} FROM existing
-UNION ALL
-SELECT true, (SELECT count FROM slot), {nothing} FROM inserted
-UNION ALL
-SELECT false, slot.count, {nothing} FROM slot
-WHERE NOT EXISTS (SELECT FROM existing) AND NOT EXISTS (SELECT FROM inserted)
+SELECT inserted.id IS NOT NULL AS created, (SELECT count FROM slot) AS active, {found}
+FROM given
+LEFT JOIN inserted ON inserted.id = given.id
+LEFT JOIN existing ON existing.n = given.ordinality
+ORDER BY given.ordinality
 """)
     .format(
         columns=COLUMNS,
-        values=sql.SQL(", ").join(sql.Placeholder(name) for name in FIELDS),
-        nothing=sql.SQL(", ").join(sql.SQL("NULL") for _ in FIELDS),
+        stored=sql.SQL(", ").join(sql.Identifier("job", name) for name in FIELDS),
+        new=sql.SQL(", ").join(sql.Identifier("admitted", name) for name in FIELDS),
+        found=sql.SQL(", ").join(sql.Identifier("existing", name) for name in FIELDS),
     )
     .as_bytes()
 )
-"""A launch in one statement: the job of its idempotency key if there is one, else whether the
-new job went in, if the active count (migration 0006's row, locked so launches pass the cap
-one at a time) is under the cap, else only that count. Always exactly one row. A new job is
-not read back: no trigger changes a row as it goes in, so it is the job that was given."""
+"""Launches in one statement, a row for each job given (a JSON array of them), in order: the
+job of its idempotency key if there is one (no two given share a key), else whether it went
+in, which it does while the active count (migration 0006's row, locked so statements pass the
+cap one at a time) plus the new jobs before it stays under the cap; else only that count. A
+new job is not read back: no trigger changes a row as it goes in, so it is the job given."""
+MAX_GROUP = 100
+"""At most this many launches in one statement."""
 SELECT_ONE = sql.SQL("SELECT {} FROM experiments.jobs WHERE id = %s").format(COLUMNS).as_bytes()
 SELECT_PAGE = (
     sql.SQL("""
@@ -144,27 +155,122 @@ UNION ALL
 """Each half walks its partial index (migration 0008), oldest first."""
 
 
+_Outcome = tuple[Job, bool] | Exception
+"""A launch's job and whether it is new, or why it was not admitted (`TooManyJobs`, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """A launch waiting for its statement."""
+
+    job: Job
+    max_active: int
+    outcome: asyncio.Future[tuple[Job, bool]]
+
+
 class PostgresJobRepository(JobRepository):
+    """The job store. Launches made at the same moment share one statement (`add`)."""
+
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
+        self._waiting: list[_Asked] = []
+        self._admitting: asyncio.Task[None] | None = None
 
     async def add(self, job: Job, *, max_active: int) -> tuple[Job, bool]:
-        values = _row(job) | {"max_active": max_active}
-        async with database_errors(), self._pool.connection() as conn:
-            cur = conn.cursor(row_factory=dict_row)
+        asked = _Asked(job, max_active, asyncio.get_running_loop().create_future())
+        self._waiting.append(asked)
+        if self._admitting is None:
+            self._admitting = asyncio.create_task(self._admit_waiting())
+        return await asked.outcome
+
+    async def _admit_waiting(self) -> None:
+        """Admits the launches waiting, a group a statement, until none waits: those that
+        arrive while a statement runs go in the next one (group commit: under load a
+        launch's statement, connection and commit are shared)."""
+        try:
+            while group := self._next_group():
+                try:
+                    outcomes = await self._admit_group(group)
+                except asyncio.CancelledError:
+                    for asked in group:
+                        asked.outcome.cancel()
+                    raise
+                except Exception as error:
+                    outcomes = [error] * len(group)
+                for asked, outcome in zip(group, outcomes, strict=True):
+                    if asked.outcome.done():
+                        continue
+                    if isinstance(outcome, Exception):
+                        asked.outcome.set_exception(outcome)
+                    else:
+                        asked.outcome.set_result(outcome)
+        finally:
+            self._admitting = None
+            # Cancelled (the loop is closing): nothing is left waiting for a statement.
+            for asked in self._waiting:
+                asked.outcome.cancel()
+            self._waiting.clear()
+
+    def _next_group(self) -> builtins.list[_Asked]:
+        """The launches waiting, in order, up to the first that cannot share a statement
+        with them (another cap, or a key one of them has); launches given up are dropped."""
+        group: builtins.list[_Asked] = []
+        keys: set[str] = set()
+        taken = 0
+        for asked in self._waiting:
+            key = asked.job.idempotency_key
+            if group and (
+                len(group) == MAX_GROUP
+                or asked.max_active != group[0].max_active
+                or (key is not None and key in keys)
+            ):
+                break
+            taken += 1
+            if asked.outcome.done():
+                continue
+            group.append(asked)
+            if key is not None:
+                keys.add(key)
+        del self._waiting[:taken]
+        return group
+
+    async def _admit_group(self, group: builtins.list[_Asked]) -> builtins.list[_Outcome]:
+        async with database_errors():
             try:
-                await cur.execute(ADMIT, values, prepare=True)
+                return await self._admit_together(group)
             except UniqueViolation:
-                # The same key launched concurrently and committed while this launch waited
-                # for the count: that launch's job is the answer.
-                await cur.execute(SELECT_BY_KEY, (job.idempotency_key,))
+                # A key launched elsewhere committed while this statement waited for the
+                # count: each launch alone, and the one whose key it was reads that job.
+                return [await self._admit_alone(asked) for asked in group]
+
+    async def _admit_alone(self, asked: _Asked) -> _Outcome:
+        try:
+            [outcome] = await self._admit_together([asked])
+        except UniqueViolation:
+            async with self._pool.connection() as conn:
+                cur = conn.cursor(row_factory=dict_row)
+                await cur.execute(SELECT_BY_KEY, (asked.job.idempotency_key,))
                 return job_from_row(_one(await cur.fetchone())), False
-            row = _one(await cur.fetchone())
-        if row["created"]:
-            return job, True
-        if row["id"] is None:
-            raise TooManyJobs(row["active"])
-        return job_from_row(row), False
+        return outcome
+
+    async def _admit_together(self, group: builtins.list[_Asked]) -> builtins.list[_Outcome]:
+        given = msgspec.json.encode(
+            [{name: getattr(a.job, name) for name in FIELDS} for a in group]
+        )
+        values = {"jobs": given.decode(), "max_active": group[0].max_active}
+        async with self._pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(ADMIT, values, prepare=True)
+            rows = await cur.fetchall()
+        outcomes: builtins.list[_Outcome] = []
+        for asked, row in zip(group, rows, strict=True):
+            if row["created"]:
+                outcomes.append((asked.job, True))
+            elif row["id"] is not None:
+                outcomes.append((job_from_row(row), False))
+            else:
+                outcomes.append(TooManyJobs(row["active"]))
+        return outcomes
 
     async def get(self, job_id: JobId) -> Job | None:
         async with database_errors(), self._pool.connection() as conn:
