@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 from dataclasses import replace
 
+import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
@@ -481,6 +482,10 @@ async def test_launches_at_one_moment_are_answered_each_in_arrival_order(
     assert keyed_again == (asked[2], False)
     assert second == (asked[4], True)
     assert all(isinstance(outcome, Overloaded) for outcome in refused), refused
+    # Each is told the count with the launches admitted before it: the cap, 4.
+    assert {
+        outcome.detail.split()[0] for outcome in refused if isinstance(outcome, Overloaded)
+    } == {"4"}
     listed = {job.id for job in (await jobs.jobs.list(limit=10)).jobs}
     assert listed == {earlier.id, asked[0].id, asked[2].id, asked[4].id}
 
@@ -522,3 +527,29 @@ async def test_a_launch_given_up_before_its_statement_adds_nothing(
 
     assert await adding == (first, True)
     assert await jobs.get(given_up.id) is None
+
+
+async def test_a_launch_refused_by_the_database_fails_alone(pool: AsyncConnectionPool) -> None:
+    """A re-run of a job deleted meanwhile breaks its foreign key: the launches that shared
+    its statement are admitted all the same."""
+    jobs = PostgresJobRepository(pool)
+    orphan = Job.queued(
+        id=new_job_id(),
+        metric="calculate_metric",
+        idempotency_key=None,
+        now=SystemClock().now(),
+        rerun_of=new_job_id(),
+    )
+    others = [new(), new("kept")]
+
+    before, failed, after = await asyncio.gather(
+        jobs.add(others[0], max_active=10),
+        jobs.add(orphan, max_active=10),
+        jobs.add(others[1], max_active=10),
+        return_exceptions=True,
+    )
+
+    assert (before, after) == ((others[0], True), (others[1], True))
+    assert isinstance(failed, psycopg.errors.ForeignKeyViolation), failed
+    assert await jobs.get(orphan.id) is None
+    assert {job.id for job in (await jobs.list(limit=10)).jobs} == {j.id for j in others}

@@ -1,6 +1,6 @@
 """Publishing a job to the workers: Celery's task message, pushed onto the broker's Redis list
 from the event loop, with the publishes that arrive together sharing one `LPUSH`
-(docs/adr/0022-publishing-without-kombu.md)."""
+(docs/adr/0022-publishing-from-the-event-loop.md)."""
 
 from __future__ import annotations
 
@@ -31,11 +31,11 @@ log = logging.getLogger(__name__)
 def create_broker_client(url: str, *, timeout: float) -> Redis:
     """The publisher's client of the broker, giving up after `timeout` seconds.
 
-    A push whose connection turns out to be dead (Redis restarted since it was last used) is
-    made once more on a new one: it did not reach Redis. A push that timed out is not: Redis
-    may have taken it, and a second would queue the job twice; the launch fails instead, and
-    its client may retry with its Idempotency-Key. (A message delivered twice is harmless
-    anyway: the worker fences on the job's state.)
+    A push whose connection turns out dead (Redis restarted since it was last used) is made
+    once more on a new connection: nearly always it never reached Redis. A push that timed out
+    is not: Redis may well have taken it. Either way a message may, rarely, go out twice, which
+    is harmless (the worker fences on the job's state); a push that fails makes its launch fail
+    (the job is marked failed, 503), and its client may retry with its Idempotency-Key.
     """
     return Redis.from_url(
         url,
@@ -142,7 +142,13 @@ class _GroupedPush:
     async def _push_waiting(self) -> None:
         try:
             while self._waiting:
-                batch, self._waiting = self._waiting, []
+                # Publishes given up meanwhile (their launch failed already) are dropped.
+                batch = [
+                    (message, future) for message, future in self._waiting if not future.done()
+                ]
+                self._waiting = []
+                if not batch:
+                    continue
                 try:
                     await self._client.lpush(self._key, *(message for message, _ in batch))
                 except asyncio.CancelledError:

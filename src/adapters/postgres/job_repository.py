@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import msgspec
-from psycopg import sql
+from psycopg import DataError, IntegrityError, sql
 from psycopg.errors import UniqueViolation
 from psycopg.rows import dict_row
 from psycopg.types.json import Json
@@ -235,22 +235,28 @@ class PostgresJobRepository(JobRepository):
         return group
 
     async def _admit_group(self, group: builtins.list[_Asked]) -> builtins.list[_Outcome]:
-        async with database_errors():
-            try:
+        try:
+            async with database_errors():
                 return await self._admit_together(group)
-            except UniqueViolation:
-                # A key launched elsewhere committed while this statement waited for the
-                # count: each launch alone, and the one whose key it was reads that job.
-                return [await self._admit_alone(asked) for asked in group]
+        except (IntegrityError, DataError):
+            # A key launched elsewhere committed while this statement waited for the count,
+            # or one launch's row is refused (a re-run of a job deleted meanwhile): each
+            # launch alone, so that each gets its own answer.
+            return [await self._admit_alone(asked) for asked in group]
 
     async def _admit_alone(self, asked: _Asked) -> _Outcome:
         try:
-            [outcome] = await self._admit_together([asked])
-        except UniqueViolation:
-            async with self._pool.connection() as conn:
-                cur = conn.cursor(row_factory=dict_row)
-                await cur.execute(SELECT_BY_KEY, (asked.job.idempotency_key,))
-                return job_from_row(_one(await cur.fetchone())), False
+            async with database_errors():
+                try:
+                    [outcome] = await self._admit_together([asked])
+                except UniqueViolation:
+                    # The key's job is the answer.
+                    async with self._pool.connection() as conn:
+                        cur = conn.cursor(row_factory=dict_row)
+                        await cur.execute(SELECT_BY_KEY, (asked.job.idempotency_key,))
+                        return job_from_row(_one(await cur.fetchone())), False
+        except Exception as error:
+            return error
         return outcome
 
     async def _admit_together(self, group: builtins.list[_Asked]) -> builtins.list[_Outcome]:
@@ -262,6 +268,8 @@ class PostgresJobRepository(JobRepository):
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(ADMIT, values, prepare=True)
             rows = await cur.fetchall()
+        # A launch refused is told the count with the jobs admitted before it.
+        admitted = sum(row["created"] for row in rows)
         outcomes: builtins.list[_Outcome] = []
         for asked, row in zip(group, rows, strict=True):
             if row["created"]:
@@ -269,7 +277,7 @@ class PostgresJobRepository(JobRepository):
             elif row["id"] is not None:
                 outcomes.append((job_from_row(row), False))
             else:
-                outcomes.append(TooManyJobs(row["active"]))
+                outcomes.append(TooManyJobs(row["active"] + admitted))
         return outcomes
 
     async def get(self, job_id: JobId) -> Job | None:
