@@ -16,11 +16,9 @@ import msgspec
 from celery import Celery
 from kombu.serialization import dumps
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as ConnectionLost
 
 from adapters.celery.app import RUN_METRIC_TASK, QueueConfig
+from adapters.redis.broker import create_client
 from domain.jobs.errors import QueueUnavailable
 from domain.jobs.model import JobId
 from domain.jobs.ports import TaskQueue
@@ -37,13 +35,7 @@ def create_broker_client(url: str, *, timeout: float) -> Redis:
     is harmless (the worker fences on the job's state); a push that fails makes its launch fail
     (the job is marked failed, 503), and its client may retry with its Idempotency-Key.
     """
-    return Redis.from_url(
-        url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 1, supported_errors=(ConnectionLost,)),
-        max_connections=2,
-    )
+    return create_client(url, timeout=timeout, max_connections=2, reconnects=1)
 
 
 @asynccontextmanager

@@ -8,6 +8,7 @@ import logging
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as ConnectionLost
 
 from domain.health.ports import BrokerProbe, CacheProbe, QueueDepth
 from domain.shared.errors import Unavailable
@@ -15,15 +16,22 @@ from domain.shared.errors import Unavailable
 log = logging.getLogger(__name__)
 
 
-def create_probe_client(url: str, *, timeout: float = 1.0) -> Redis:
-    """A small client that gives up after `timeout` seconds and never retries."""
+def create_client(url: str, *, timeout: float, max_connections: int, reconnects: int = 0) -> Redis:
+    """A client that gives up after `timeout` seconds. A command whose connection turns out
+    dead (Redis restarted since it was last used) is made again on a new one, `reconnects`
+    times; nothing else is retried."""
     return Redis.from_url(
         url,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 0),
-        max_connections=4,
+        retry=Retry(NoBackoff(), reconnects, supported_errors=(ConnectionLost,)),
+        max_connections=max_connections,
     )
+
+
+def create_probe_client(url: str, *, timeout: float = 1.0) -> Redis:
+    """A small client that gives up after `timeout` seconds and never retries."""
+    return create_client(url, timeout=timeout, max_connections=4)
 
 
 class RedisBrokerProbe(BrokerProbe):
