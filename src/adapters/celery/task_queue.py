@@ -18,6 +18,7 @@ from kombu.serialization import dumps
 from redis.asyncio import Redis
 
 from adapters.celery.app import RUN_METRIC_TASK, QueueConfig
+from adapters.grouping import Grouped
 from adapters.redis.broker import create_client
 from domain.jobs.errors import QueueUnavailable
 from domain.jobs.model import JobId
@@ -46,7 +47,7 @@ async def celery_task_queue(
     a publish not taken `within` seconds fails."""
     client = create_broker_client(config.broker_url, timeout=config.publish_timeout)
     try:
-        yield CeleryTaskQueue(app, client, queue=config.queue, timeout=within)
+        yield CeleryTaskQueue(app, client, timeout=within)
     finally:
         await client.aclose()
 
@@ -62,19 +63,18 @@ class CeleryTaskQueue(TaskQueue):
     longer than `timeout` is told the broker is unavailable.
     """
 
-    def __init__(
-        self, app: Celery, client: Redis, *, queue: str | None = None, timeout: float = 3.0
-    ) -> None:
+    def __init__(self, app: Celery, client: Redis, *, timeout: float = 3.0) -> None:
         self._amqp = app.amqp
         self._reply_to = app.thread_oid
-        self._queue: str = queue or app.conf.task_default_queue
-        self._pushes = _GroupedPush(client, self._queue)
+        self._queue: str = app.conf.task_default_queue
+        self._client = client
+        self._pushes: Grouped[bytes, None] = Grouped(self._push)
         self._timeout = timeout
 
     async def enqueue(self, job_id: JobId) -> None:
         try:
             async with asyncio.timeout(self._timeout):
-                await self._pushes.push(self.message(job_id))
+                await self._pushes(self.message(job_id))
         except TimeoutError as error:
             raise QueueUnavailable(
                 f"the broker did not take the job within {self._timeout:g} s"
@@ -112,52 +112,7 @@ class CeleryTaskQueue(TaskQueue):
         }
         return msgspec.json.encode(envelope)
 
-
-class _GroupedPush:
-    """`LPUSH`es onto one list, at most one command at a time: what arrives meanwhile waits,
-    and goes out together in the next command (each waiter learns how its own went).
-    `LPUSH key a b c` leaves `a` nearest the end that workers pop, so order is kept."""
-
-    def __init__(self, client: Redis, key: str) -> None:
-        self._client = client
-        self._key = key
-        self._waiting: list[tuple[bytes, asyncio.Future[None]]] = []
-        self._pushing: asyncio.Task[None] | None = None
-
-    async def push(self, message: bytes) -> None:
-        future = asyncio.get_running_loop().create_future()
-        self._waiting.append((message, future))
-        if self._pushing is None:
-            self._pushing = asyncio.create_task(self._push_waiting())
-        await future
-
-    async def _push_waiting(self) -> None:
-        try:
-            while self._waiting:
-                # Publishes given up meanwhile (their launch failed already) are dropped.
-                batch = [
-                    (message, future) for message, future in self._waiting if not future.done()
-                ]
-                self._waiting = []
-                if not batch:
-                    continue
-                try:
-                    await self._client.lpush(self._key, *(message for message, _ in batch))
-                except asyncio.CancelledError:
-                    for _, future in batch:
-                        future.cancel()
-                    raise
-                except Exception as error:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(error)
-                else:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_result(None)
-        finally:
-            self._pushing = None
-            # Cancelled (the loop is closing): nothing is left waiting for a push never made.
-            for _, future in self._waiting:
-                future.cancel()
-            self._waiting.clear()
+    async def _push(self, messages: list[bytes]) -> list[None]:
+        # `LPUSH key a b c` leaves `a` nearest the end that workers pop: order is kept.
+        await self._client.lpush(self._queue, *messages)
+        return [None] * len(messages)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import datetime as dt
 import uuid
@@ -17,6 +16,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Json
 from psycopg_pool import AsyncConnectionPool
 
+from adapters.grouping import Grouped
 from adapters.postgres.errors import database_errors
 from adapters.postgres.locks import RETENTION_LOCK
 from domain.jobs.errors import TooManyJobs
@@ -165,74 +165,32 @@ class _Asked:
 
     job: Job
     max_active: int
-    outcome: asyncio.Future[tuple[Job, bool]]
+
+
+def _can_share(group: builtins.list[_Asked], asked: _Asked) -> bool:
+    """Whether a launch may join a statement: it holds no more than `MAX_GROUP`, one cap, and
+    no key twice."""
+    key = asked.job.idempotency_key
+    return (
+        len(group) < MAX_GROUP
+        and asked.max_active == group[0].max_active
+        and (key is None or all(other.job.idempotency_key != key for other in group))
+    )
 
 
 class PostgresJobRepository(JobRepository):
-    """The job store. Launches made at the same moment share one statement (`add`)."""
+    """The job store. Launches made at the same moment share one statement (`add`): those
+    that arrive while a statement runs go in the next one (group commit: under load a
+    launch's statement, connection and commit are shared)."""
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
-        self._waiting: list[_Asked] = []
-        self._admitting: asyncio.Task[None] | None = None
+        self._admissions: Grouped[_Asked, tuple[Job, bool]] = Grouped(
+            self._admit_group, joins=_can_share
+        )
 
     async def add(self, job: Job, *, max_active: int) -> tuple[Job, bool]:
-        asked = _Asked(job, max_active, asyncio.get_running_loop().create_future())
-        self._waiting.append(asked)
-        if self._admitting is None:
-            self._admitting = asyncio.create_task(self._admit_waiting())
-        return await asked.outcome
-
-    async def _admit_waiting(self) -> None:
-        """Admits the launches waiting, a group a statement, until none waits: those that
-        arrive while a statement runs go in the next one (group commit: under load a
-        launch's statement, connection and commit are shared)."""
-        try:
-            while group := self._next_group():
-                try:
-                    outcomes = await self._admit_group(group)
-                except asyncio.CancelledError:
-                    for asked in group:
-                        asked.outcome.cancel()
-                    raise
-                except Exception as error:
-                    outcomes = [error] * len(group)
-                for asked, outcome in zip(group, outcomes, strict=True):
-                    if asked.outcome.done():
-                        continue
-                    if isinstance(outcome, Exception):
-                        asked.outcome.set_exception(outcome)
-                    else:
-                        asked.outcome.set_result(outcome)
-        finally:
-            self._admitting = None
-            # Cancelled (the loop is closing): nothing is left waiting for a statement.
-            for asked in self._waiting:
-                asked.outcome.cancel()
-            self._waiting.clear()
-
-    def _next_group(self) -> builtins.list[_Asked]:
-        """The launches waiting, in order, up to the first that cannot share a statement
-        with them (another cap, or a key one of them has); launches given up are dropped."""
-        group: builtins.list[_Asked] = []
-        keys: set[str] = set()
-        taken = 0
-        for asked in self._waiting:
-            key = asked.job.idempotency_key
-            if group and (
-                len(group) == MAX_GROUP
-                or asked.max_active != group[0].max_active
-                or (key is not None and key in keys)
-            ):
-                break
-            taken += 1
-            if asked.outcome.done():
-                continue
-            group.append(asked)
-            if key is not None:
-                keys.add(key)
-        del self._waiting[:taken]
-        return group
+        return await self._admissions(_Asked(job, max_active))
 
     async def _admit_group(self, group: builtins.list[_Asked]) -> builtins.list[_Outcome]:
         try:
@@ -260,9 +218,7 @@ class PostgresJobRepository(JobRepository):
         return outcome
 
     async def _admit_together(self, group: builtins.list[_Asked]) -> builtins.list[_Outcome]:
-        given = msgspec.json.encode(
-            [{name: getattr(a.job, name) for name in FIELDS} for a in group]
-        )
+        given = msgspec.json.encode([_fields(asked.job) for asked in group])
         values = {"jobs": given.decode(), "max_active": group[0].max_active}
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
@@ -331,8 +287,13 @@ def _one(row: dict[str, Any] | None) -> dict[str, Any]:
     return row
 
 
+def _fields(job: Job) -> dict[str, Any]:
+    return {name: getattr(job, name) for name in FIELDS}
+
+
 def _row(job: Job) -> dict[str, Any]:
-    return {name: getattr(job, name) for name in FIELDS} | {
+    """The job's fields as psycopg parameters."""
+    return _fields(job) | {
         "status": job.status.value,
         "params": Json(job.params),
         "result": Json(job.result) if job.result is not None else None,
