@@ -44,7 +44,9 @@ def test_launches_while_workers_are_killed_every_few_seconds_all_succeed_once(
     service: Service,
 ) -> None:
     api = service.api(MAX_ACTIVE_JOBS=JOBS + 100)
-    workers = [service.worker(concurrency=2, METRIC_ITERATIONS=20_000) for _ in range(2)]
+    # Jobs of about 0.1 s each: the run must outlast several kills (with launches taking a
+    # few milliseconds, 500 jobs of 20,000 iterations were done within two kills).
+    workers = [service.worker(concurrency=2, METRIC_ITERATIONS=100_000) for _ in range(2)]
     stop = threading.Event()
     kills: list[str] = []
     errors: list[BaseException] = []
