@@ -16,6 +16,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Tag
 from litestar.serialization import encode_json
 from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from entrypoints.config.logging import configure_logging
 from entrypoints.config.settings import Settings
@@ -33,6 +34,8 @@ from entrypoints.http.security import guard_writes, security_headers
 from entrypoints.http.streams import StreamSlots
 
 VENDOR = "/static/vendor"
+DISHKA_CONTAINER = "dishka_container"
+"""The key of a request's container in its state (dishka's Litestar integration)."""
 FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>"
 
 TAGS = [
@@ -112,8 +115,33 @@ def create_app(
         # Logging is the process's (entrypoints.config.logging), not the framework's.
         logging_config=None,
     )
-    setup_dishka(container, app)
+    setup_request_containers(container, app)
     return app
+
+
+def setup_request_containers(container: AsyncContainer, app: Litestar) -> None:
+    """dishka's request scope, each request's container let go of as its request ends.
+
+    dishka keeps a request's container in the request's state, and the container keeps the
+    request: a cycle, so that every request's scope, headers and container waited for the
+    garbage collector (17 objects a request, a young-generation collection every 25 requests,
+    each walking every request in flight). Dropped from the state once dishka has closed it,
+    they go as soon as the request does.
+    """
+    setup_dishka(container, app)
+    app.asgi_handler = _releasing(app.asgi_handler)
+
+
+def _releasing(app: ASGIApp) -> ASGIApp:
+    async def release_request_container(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await app(scope, receive, send)
+        finally:
+            state = scope.get("state")
+            if state is not None:
+                state.pop(DISHKA_CONTAINER, None)
+
+    return release_request_container
 
 
 def openapi_config() -> OpenAPIConfig:
