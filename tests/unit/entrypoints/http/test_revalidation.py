@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from entrypoints.http.revalidation import entity_tag, matches
+import pytest
+from litestar import Request
+
+from entrypoints.http.revalidation import entity_tag, if_none_match, matches
 
 TAG = entity_tag("logs", "sales", 3)
 
@@ -48,3 +51,20 @@ def test_tags_are_strong_opaque_and_differ_with_any_part() -> None:
     assert again == TAG
     assert longer != TAG
     assert other_kind != TAG
+
+
+def request_with(*headers: tuple[bytes, bytes]) -> Request[Any, Any, Any]:
+    return Request({"type": "http", "method": "GET", "path": "/", "headers": list(headers)})
+
+
+def test_if_none_match_is_read_from_every_line_of_it() -> None:
+    # Several lines of one field are one comma-separated list (RFC 9110, 5.3).
+    request = request_with(
+        (b"accept", b"*/*"), (b"if-none-match", b'"other"'), (b"If-None-Match", TAG.encode())
+    )
+    assert if_none_match(request) == f'"other", {TAG}'
+    assert matches(if_none_match(request), TAG)
+
+
+def test_no_if_none_match_is_none() -> None:
+    assert if_none_match(request_with((b"etag", TAG.encode()))) is None
