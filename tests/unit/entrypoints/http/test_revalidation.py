@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from litestar import Request
+from litestar.types import HTTPScope
 
 from entrypoints.http.revalidation import entity_tag, if_none_match, matches
 
@@ -54,7 +55,8 @@ def test_tags_are_strong_opaque_and_differ_with_any_part() -> None:
 
 
 def request_with(*headers: tuple[bytes, bytes]) -> Request[Any, Any, Any]:
-    return Request({"type": "http", "method": "GET", "path": "/", "headers": list(headers)})
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": list(headers)}
+    return Request(cast("HTTPScope", scope))
 
 
 def test_if_none_match_is_read_from_every_line_of_it() -> None:
