@@ -93,7 +93,8 @@ def cancel_on_disconnect(app: ASGIApp) -> ASGIApp:
             await send(message)
 
         in_flight.add(read)
-        if ticker is None or ticker.done() or ticker.get_loop() is not asyncio.get_running_loop():
+        # The running loop is the task's: `asyncio.get_running_loop()` would cost a getpid().
+        if ticker is None or ticker.done() or ticker.get_loop() is not task.get_loop():
             ticker = asyncio.create_task(tick())
         try:
             await app(scope, read.replay, sending)
