@@ -38,8 +38,8 @@ class FileSystemTableSources(TableSources):
     def __init__(self, data_dir: Path) -> None:
         self._data_dir = data_dir.resolve()
         self._data_dir_text = str(self._data_dir)
-        # The last source seen of each file, handed out again while its stat is the same: the
-        # stat is the request's only cost then (of a file that exists: the folder bounds it).
+        # The last source seen of each file (its name is the table's: the stem), handed out
+        # again while its stat is the same (of a file that exists: the folder bounds it).
         self._seen: dict[str, SourceFile] = {}
 
     async def find(self, name: TableName) -> SourceFile | None:
@@ -92,17 +92,11 @@ class FileSystemTableSources(TableSources):
             return None
         if not S_ISREG(stat.st_mode):
             return None
+        fingerprint = Fingerprint(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
         seen = self._seen.get(file_name)
-        if (
-            seen is not None
-            and seen.fingerprint.size == stat.st_size
-            and seen.fingerprint.mtime_ns == stat.st_mtime_ns
-            and seen.table == name
-        ):
+        if seen is not None and seen.fingerprint.same_stat(fingerprint):
             return seen
         source = self._seen[file_name] = SourceFile(
-            table=name,
-            file_name=file_name,
-            fingerprint=Fingerprint(size=stat.st_size, mtime_ns=stat.st_mtime_ns),
+            table=name, file_name=file_name, fingerprint=fingerprint
         )
         return source

@@ -34,8 +34,6 @@ from entrypoints.http.security import guard_writes, security_headers
 from entrypoints.http.streams import StreamSlots
 
 VENDOR = "/static/vendor"
-DISHKA_CONTAINER = "dishka_container"
-"""The key of a request's container in its state (dishka's Litestar integration)."""
 FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>"
 
 TAGS = [
@@ -117,6 +115,10 @@ def create_app(
     )
     setup_request_containers(container, app)
     return app
+
+
+DISHKA_CONTAINER = "dishka_container"
+"""The key of a request's container in its state (dishka's Litestar integration)."""
 
 
 def setup_request_containers(container: AsyncContainer, app: Litestar) -> None:
