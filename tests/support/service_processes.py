@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,15 +206,22 @@ class JobStore:
         return eventually_sync(reached, within=within, what=f"job {job_id} {status}", every=0.1)
 
 
-def completions(*workers: ServiceProcess) -> Counter[str]:
-    """How many times each job was recorded as succeeded, over the workers' logs: a job run
-    twice to completion would count 2."""
-    found: Counter[str] = Counter()
-    for worker in workers:
-        for line in worker.lines:
-            if match := re.search(r"Job ([0-9a-f-]{36}) succeeded", line):
-                found[match.group(1)] += 1
-    return found
+def completions(*workers: ServiceProcess, of: Collection[str], within: float = 15) -> Counter[str]:
+    """How many times each job was recorded as succeeded, over the workers' logs (a job run
+    twice to completion would count 2), once every job of `of` is there at least once.
+
+    A worker logs the change just after its commit, so a test that saw the job final in the
+    store may read the log before the line has come through the pipe."""
+
+    def counted() -> Counter[str] | None:
+        found: Counter[str] = Counter()
+        for worker in workers:
+            for line in list(worker.lines):
+                if match := re.search(r"Job ([0-9a-f-]{36}) succeeded", line):
+                    found[match.group(1)] += 1
+        return found if all(job_id in found for job_id in of) else None
+
+    return eventually_sync(counted, within=within, what=f"{len(of)} jobs' completion lines")
 
 
 def launch(client: httpx.Client, **kwargs: Any) -> str:
