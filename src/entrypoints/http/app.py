@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from dishka import AsyncContainer
-from dishka.integrations.litestar import DishkaRouter, setup_dishka
+from dishka.integrations.litestar import DishkaRouter
 from litestar import Litestar
 from litestar.datastructures import CacheControlHeader, State
 from litestar.openapi import OpenAPIConfig
@@ -16,7 +16,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Tag
 from litestar.serialization import encode_json
 from litestar.static_files import create_static_files_router
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Receive, Scope, Send
 
 from entrypoints.config.logging import configure_logging
 from entrypoints.config.settings import Settings
@@ -113,37 +113,36 @@ def create_app(
         # Logging is the process's (entrypoints.config.logging), not the framework's.
         logging_config=None,
     )
-    setup_request_containers(container, app)
+    serve_from_app_container(container, app)
     return app
 
 
 DISHKA_CONTAINER = "dishka_container"
-"""The key of a request's container in its state (dishka's Litestar integration)."""
+"""The key in a request's state under which dishka's `FromDishka` looks for its container."""
 
 
-def setup_request_containers(container: AsyncContainer, app: Litestar) -> None:
-    """dishka's request scope, each request's container let go of as its request ends.
+def serve_from_app_container(container: AsyncContainer, app: Litestar) -> None:
+    """dishka's injection into the handlers, each dependency taken from the APP container.
 
-    dishka keeps a request's container in the request's state, and the container keeps the
-    request: a cycle, so that every request's scope, headers and container waited for the
-    garbage collector (17 objects a request, a young-generation collection every 25 requests,
-    each walking every request in flight). Dropped from the state once dishka has closed it,
-    they go as soon as the request does.
+    Every dependency a handler asks for is APP-scoped: a use case holds no state of a request
+    and takes a connection per port call (ADR 0006). dishka's own `setup_dishka` opens a
+    REQUEST container around every request all the same: a `Request`, two containers and
+    their exit stacks, then each dependency looked up through the parents (6% of a `/logs`
+    request's CPU in a py-spy profile), and a reference cycle a request. Here each request's
+    state names the APP container itself, so `FromDishka` resolves where the objects live.
+
+    A handler that asked for a REQUEST-scoped dependency would fail on its first request;
+    `tests/integration/entrypoints/test_http_injection.py` resolves every handler's.
     """
-    setup_dishka(container, app)
-    app.asgi_handler = _releasing(app.asgi_handler)
+    app.state.dishka_container = container
+    handler = app.asgi_handler
 
+    async def with_container(scope: Scope, receive: Receive, send: Send) -> None:
+        # Litestar hands lifespan scopes to its router, never to this handler.
+        scope.setdefault("state", {})[DISHKA_CONTAINER] = container
+        await handler(scope, receive, send)
 
-def _releasing(app: ASGIApp) -> ASGIApp:
-    async def release_request_container(scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await app(scope, receive, send)
-        finally:
-            state = scope.get("state")
-            if state is not None:
-                state.pop(DISHKA_CONTAINER, None)
-
-    return release_request_container
+    app.asgi_handler = with_container
 
 
 def openapi_config() -> OpenAPIConfig:
