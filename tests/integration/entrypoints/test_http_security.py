@@ -29,10 +29,29 @@ async def test_every_response_carries_the_security_headers(
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["referrer-policy"] == "no-referrer"
-    policy = response.headers["content-security-policy"]
-    assert "frame-ancestors 'none'" in policy
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize("path", ["/", "/static/app.js"])
+async def test_the_page_may_run_its_own_scripts_only(
+    client: AsyncTestClient[Litestar], path: str
+) -> None:
+    policy = (await client.get(path)).headers["content-security-policy"]
     assert "script-src 'self';" in policy
     assert "default-src 'self'" in policy
+    assert "http" not in policy
+
+
+@pytest.mark.parametrize(
+    "path", ["/logs?table_name=df_sales", "/tables", "/jobs", "/health", "/nowhere"]
+)
+async def test_an_answer_of_the_api_may_load_nothing(
+    client: AsyncTestClient[Litestar], path: str
+) -> None:
+    response = await client.get(path)
+    assert (
+        response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    )
 
 
 @pytest.mark.parametrize("path", ["/schema", "/schema/swagger"])
