@@ -8,15 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from dishka import AsyncContainer
-from dishka.integrations.litestar import DishkaRouter
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import CacheControlHeader, State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Tag
 from litestar.serialization import encode_json
 from litestar.static_files import create_static_files_router
-from litestar.types import Receive, Scope, Send
 
 from entrypoints.config.logging import configure_logging
 from entrypoints.config.settings import Settings
@@ -28,6 +26,7 @@ from entrypoints.http.controllers.page import STATIC_DIR, index
 from entrypoints.http.controllers.tables import TablesController
 from entrypoints.http.disconnect import cancel_on_disconnect
 from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.injection import CONTAINER
 from entrypoints.http.metrics import record_requests
 from entrypoints.http.retention import retention
 from entrypoints.http.security import guard_writes, security_headers
@@ -80,7 +79,8 @@ def create_app(
         include_in_schema=False,
         cache_control=CacheControlHeader(no_cache=True),
     )
-    api = DishkaRouter(
+    # Each handler marked `@inject` takes its dependencies from CONTAINER (injection.py).
+    api = Router(
         path="/",
         route_handlers=[
             LogsController,
@@ -91,7 +91,7 @@ def create_app(
             MetricsController,
         ],
     )
-    app = Litestar(
+    return Litestar(
         route_handlers=[api, static, index],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
@@ -102,10 +102,11 @@ def create_app(
         before_send=[security_headers],
         state=State(
             {
+                CONTAINER: container,
                 "streams": StreamSlots(
                     total=settings.http.max_streams,
                     per_client=settings.http.max_streams_per_client,
-                )
+                ),
             }
         ),
         lifespan=[close_container],
@@ -113,36 +114,6 @@ def create_app(
         # Logging is the process's (entrypoints.config.logging), not the framework's.
         logging_config=None,
     )
-    serve_from_app_container(container, app)
-    return app
-
-
-DISHKA_CONTAINER = "dishka_container"
-"""The key in a request's state under which dishka's `FromDishka` looks for its container."""
-
-
-def serve_from_app_container(container: AsyncContainer, app: Litestar) -> None:
-    """dishka's injection into the handlers, each dependency taken from the APP container.
-
-    Every dependency a handler asks for is APP-scoped: a use case holds no state of a request
-    and takes a connection per port call (ADR 0006). dishka's own `setup_dishka` opens a
-    REQUEST container around every request all the same: a `Request`, two containers and
-    their exit stacks, then each dependency looked up through the parents (6% of a `/logs`
-    request's CPU in a py-spy profile), and a reference cycle a request. Here each request's
-    state names the APP container itself, so `FromDishka` resolves where the objects live.
-
-    A handler that asked for a REQUEST-scoped dependency would fail on its first request;
-    `tests/integration/entrypoints/test_http_injection.py` resolves every handler's.
-    """
-    app.state.dishka_container = container
-    handler = app.asgi_handler
-
-    async def with_container(scope: Scope, receive: Receive, send: Send) -> None:
-        # Litestar hands lifespan scopes to its router, never to this handler.
-        scope.setdefault("state", {})[DISHKA_CONTAINER] = container
-        await handler(scope, receive, send)
-
-    app.asgi_handler = with_container
 
 
 def openapi_config() -> OpenAPIConfig:

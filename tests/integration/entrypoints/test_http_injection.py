@@ -1,5 +1,5 @@
-"""The handlers' dependencies come from the APP container: no request scope is opened per
-request (`serve_from_app_container`), so each one must live there."""
+"""The handlers' dependencies come from the APP container (`entrypoints.http.injection`): no
+request scope is opened per request, so each one must live there."""
 
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from dishka.integrations.litestar import FromDishka
+from dishka import FromDishka
 from litestar import Controller, Response, get
 
 from domain.health.use_cases.check_cache import CheckCache
 from domain.health.use_cases.check_readiness import CheckReadiness
 from domain.health.use_cases.collect_metrics import CollectMetrics
 from entrypoints.http.errors import describe, problem_responses
+from entrypoints.http.injection import inject
 from entrypoints.http.metrics import CONTENT_TYPE, exposition
 from entrypoints.http.schemas import CacheResponse, HealthResponse, ReadinessResponse
 
@@ -23,6 +24,7 @@ class HealthController(Controller):
         + describe(CheckCache),
         responses=problem_responses(503),
     )
+    @inject
     async def health(self, check_cache: FromDishka[CheckCache]) -> HealthResponse:
         cache = await check_cache()
         return HealthResponse(status="ok", cache=CacheResponse.of(cache) if cache else None)
@@ -34,6 +36,7 @@ class HealthController(Controller):
         description=describe(CheckReadiness),
         responses=problem_responses(503),
     )
+    @inject
     async def ready(self, check_readiness: FromDishka[CheckReadiness]) -> ReadinessResponse:
         return ReadinessResponse.of(await check_readiness())
 
@@ -50,5 +53,6 @@ class MetricsController(Controller):
         media_type=CONTENT_TYPE,
         responses=problem_responses(503),
     )
+    @inject
     async def metrics(self, collect_metrics: FromDishka[CollectMetrics]) -> Response[bytes]:
         return Response(exposition(await collect_metrics()), media_type=CONTENT_TYPE)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
-from dishka.integrations.litestar import FromDishka
+from dishka import FromDishka
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.exceptions import HTTPException
@@ -29,6 +29,7 @@ from domain.jobs.use_cases.list_metrics import ListMetrics
 from domain.jobs.use_cases.rerun_job import RerunJob
 from domain.jobs.use_cases.watch_jobs import WatchJobs
 from entrypoints.http.errors import describe, problem_responses
+from entrypoints.http.injection import inject
 from entrypoints.http.revalidation import (
     caching_headers,
     job_response,
@@ -153,6 +154,7 @@ class LaunchController(Controller):
         before_request=json_only,
         operation_class=OptionalBody,
     )
+    @inject
     async def launch(
         self,
         launch_metric: FromDishka[LaunchMetric],
@@ -182,6 +184,7 @@ class LaunchController(Controller):
         description=describe(ListMetrics),
         responses=problem_responses(503),
     )
+    @inject
     async def metrics(self, list_metrics: FromDishka[ListMetrics]) -> MetricsResponse:
         return MetricsResponse(metrics=[MetricResponse.of(m) for m in await list_metrics()])
 
@@ -193,6 +196,7 @@ class LaunchController(Controller):
         responses=not_modified_response() | problem_responses(400, 404, 503),
         response_headers=caching_headers(job=True),
     )
+    @inject
     async def get_result(
         self,
         get_job_result: FromDishka[GetJobResult],
@@ -213,6 +217,7 @@ class JobsController(Controller):
         description=describe(ListJobs),
         responses=problem_responses(400, 503),
     )
+    @inject
     async def list_jobs(
         self,
         list_jobs: FromDishka[ListJobs],
@@ -263,6 +268,7 @@ class JobsController(Controller):
         responses=problem_responses(429, 503),
         media_type="text/event-stream",
     )
+    @inject
     async def events(
         self, watch_jobs: FromDishka[WatchJobs], request: Request[Any, Any, Any]
     ) -> ServerSentEvent:
@@ -297,6 +303,7 @@ class JobsController(Controller):
         responses=not_modified_response() | problem_responses(400, 404, 503),
         response_headers=caching_headers(job=True),
     )
+    @inject
     async def get_job(
         self,
         get_job_result: FromDishka[GetJobResult],
@@ -314,6 +321,7 @@ class JobsController(Controller):
         description=describe(CancelJob),
         responses=problem_responses(400, 401, 403, 404, 409, 415, 503),
     )
+    @inject
     async def cancel(
         self, cancel_job: FromDishka[CancelJob], job_id: Annotated[str, JOB_IN_PATH]
     ) -> JobResponse:
@@ -328,6 +336,7 @@ class JobsController(Controller):
         responses=problem_responses(400, 401, 403, 404, 409, 429, 503),
         response_headers=LAUNCH_HEADERS[:1],
     )
+    @inject
     async def rerun(
         self, rerun_job: FromDishka[RerunJob], job_id: Annotated[str, JOB_IN_PATH]
     ) -> Response[LaunchResponse]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, cast
 
-from dishka.integrations.litestar import FromDishka
+from dishka import FromDishka
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.spec import Example
@@ -17,6 +17,7 @@ from domain.tables.logs import (
 from domain.tables.model import TABLE_NAME_PATTERN
 from domain.tables.use_cases.fetch_logs import FetchLogs
 from entrypoints.http.errors import describe, problem_responses
+from entrypoints.http.injection import inject
 from entrypoints.http.revalidation import (
     REVALIDATE,
     caching_headers,
@@ -56,6 +57,7 @@ class LogsController(Controller):
             ),
         ],
     )
+    @inject
     async def logs(
         self,
         *,

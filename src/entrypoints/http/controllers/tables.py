@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from dishka.integrations.litestar import FromDishka
+from dishka import FromDishka
 from litestar import Controller, Request, Response, get
 
 from domain.tables.use_cases.list_tables import ListTables
 from entrypoints.http.errors import describe, problem_responses
+from entrypoints.http.injection import inject
 from entrypoints.http.revalidation import (
     REVALIDATE,
     caching_headers,
@@ -28,6 +29,7 @@ class TablesController(Controller):
         responses=not_modified_response() | problem_responses(503),
         response_headers=caching_headers(),
     )
+    @inject
     async def tables(
         self, list_tables: FromDishka[ListTables], request: Request[Any, Any, Any]
     ) -> Response[TablesResponse]:
