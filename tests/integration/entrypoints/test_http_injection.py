@@ -20,18 +20,25 @@ from entrypoints.http.app import create_app
 
 
 def injected(app: Litestar) -> set[tuple[Any, Any]]:
-    """The (type, component) of every `FromDishka` parameter of every route's handler."""
+    """The (type, component) of every `FromDishka` parameter of every route's handler; fails
+    on a handler that declares one without `@inject` (Litestar would read it as a query
+    parameter)."""
     found: set[tuple[Any, Any]] = set()
+    unmarked: list[str] = []
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
-            function = getattr(handler.fn, "__dishka_orig_func__", None)
-            if function is None:
-                continue
+            function = getattr(handler.fn, "__dishka_orig_func__", handler.fn)
+            if not function.__module__.startswith("entrypoints."):
+                continue  # Litestar's own: the docs, the static files
             hints = get_type_hints(function, include_extras=True)
             for name, parameter in signature(function).parameters.items():
                 key = default_parse_dependency(parameter, hints.get(name, Any))
-                if key is not None:
-                    found.add((key.type_hint, key.component))
+                if key is None:
+                    continue
+                found.add((key.type_hint, key.component))
+                if function is handler.fn:
+                    unmarked.append(f"{handler.handler_name}({name})")
+    assert unmarked == [], "FromDishka without @inject"
     return found
 
 
