@@ -42,16 +42,17 @@ def create_pool(
     """A closed pool; open it with `await pool.open()`. Sessions speak UTC and ISO dates, run
     under `limits`, and are in autocommit: a single statement costs no BEGIN and COMMIT round
     trips, and what must be atomic says so with `conn.transaction()`. A connection is checked
-    as it is handed out (`check_if_suspect`), so one that PostgreSQL dropped (a restart) is
+    as it is handed out (`SuspectCheck`), so one that PostgreSQL dropped (a restart) is
     replaced before a request meets it."""
     limits = limits or SessionLimits()
-    return AsyncConnectionPool(
+    check = SuspectCheck()
+    pool = AsyncConnectionPool(
         url,
         min_size=min_size,
         max_size=max_size,
         open=False,
         timeout=timeout,
-        check=check_if_suspect,
+        check=check,
         kwargs={
             "options": f"-c TimeZone=UTC -c DateStyle=ISO,YMD {limits.options()}",
             "application_name": "experiments",
@@ -59,20 +60,38 @@ def create_pool(
             "autocommit": True,
         },
     )
+    check.pool = pool
+    return pool
 
 
-async def check_if_suspect(conn: AsyncConnection) -> None:
+class SuspectCheck:
     """The pool's check, `AsyncConnectionPool.check_connection` (an empty round trip), run
     only when the idle connection's socket has something to read: a server that shut down or
     dropped the session has sent its last words (57P01) and closed it. Checking every
     connection would cost a round trip per request (about 200 µs measured, against 2 µs for
-    this look)."""
-    if conn.closed or conn.broken:
-        await AsyncConnectionPool.check_connection(conn)
-        return
-    readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
-    if readable:
-        await AsyncConnectionPool.check_connection(conn)
+    this look).
+
+    A connection found dropped so means the others of its time likely are too (a restart
+    drops them all): the pool's idle ones are checked at once (`AsyncConnectionPool.check`),
+    the dropped ones replaced. Else the pool would hand them out one by one, sleeping 1, 2,
+    4 s between (its backoff), and a full pool of 20 outlasts any request's timeout."""
+
+    def __init__(self) -> None:
+        self.pool: AsyncConnectionPool | None = None
+
+    async def __call__(self, conn: AsyncConnection) -> None:
+        if conn.closed or conn.broken:
+            await AsyncConnectionPool.check_connection(conn)
+            return
+        readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+        if not readable:
+            return
+        try:
+            await AsyncConnectionPool.check_connection(conn)
+        except Exception:
+            if self.pool is not None:
+                await self.pool.check()
+            raise
 
 
 UNBOUNDED_STATEMENT = "SET LOCAL statement_timeout = 0"

@@ -96,11 +96,20 @@ class SettingsProvider(Provider):
 
 
 class PostgresProvider(Provider):
+    def __init__(self, *, warm: bool = False) -> None:
+        super().__init__()
+        self._warm = warm
+
     @provide(scope=Scope.APP)
     async def pool(self, settings: Settings) -> AsyncIterator[AsyncConnectionPool]:
         database = settings.database
+        # The API keeps all its connections open: grown only when a request waits for one
+        # (psycopg's way), the pool had 5 after minutes of 32 concurrent requests, and each
+        # wait costs a task and a condition. A worker child, one job at a time, opens what
+        # it uses.
         pool = create_pool(
             database.url,
+            min_size=database.pool_size if self._warm else 1,
             max_size=database.pool_size,
             timeout=database.timeout,
             limits=session_limits(settings),
@@ -356,10 +365,11 @@ def queue_config(settings: Settings, limits: JobLimits) -> QueueConfig:
     )
 
 
-def get_providers() -> list[Provider]:
+def get_providers(*, serving: bool = False) -> list[Provider]:
+    """The service's providers; `serving` for the API's process (its pool kept full)."""
     return [
         SettingsProvider(),
-        PostgresProvider(),
+        PostgresProvider(warm=serving),
         FilesProvider(),
         JobsProvider(),
         CacheProvider(),
@@ -379,7 +389,10 @@ def caching_providers(settings: Settings) -> list[Provider]:
     return providers
 
 
-def make_container(settings: Settings, *extra: Provider) -> AsyncContainer:
+def make_container(settings: Settings, *extra: Provider, serving: bool = False) -> AsyncContainer:
     return make_async_container(
-        *get_providers(), *caching_providers(settings), *extra, context={Settings: settings}
+        *get_providers(serving=serving),
+        *caching_providers(settings),
+        *extra,
+        context={Settings: settings},
     )

@@ -58,7 +58,7 @@ def create_app(
         # Called by uvicorn in a process of its own (one per `--workers`): set it up fully.
         settings = Settings.from_env()
         configure_logging(settings.log.level)
-    container = container or make_container(settings)
+    container = container or make_container(settings, serving=True)
 
     @asynccontextmanager
     async def close_container(_: Litestar) -> AsyncIterator[None]:

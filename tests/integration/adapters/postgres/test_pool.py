@@ -64,6 +64,35 @@ async def test_connections_the_server_dropped_are_replaced_before_a_request_meet
         await pool.close()
 
 
+async def test_a_restart_under_a_full_pool_costs_no_request_its_timeout(
+    clean_database: str,
+) -> None:
+    # The API's pool: all its connections open. Handed out one dead connection at a time, with
+    # psycopg's backoff between (1, 2, 4 s), the first request would outlast 3 s.
+    pool = create_pool(clean_database, min_size=12, max_size=12, timeout=3)
+    await pool.open(wait=True)
+    try:
+        pids = await _backend_pids(pool, 12)
+        with psycopg.connect(clean_database, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) pid", (pids,))
+
+            def gone() -> bool:
+                row = admin.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)
+                ).fetchone()
+                return row == (0,)
+
+            eventually_sync(gone, within=10, what="the sessions to end")
+        for _ in range(12):
+            async with pool.connection() as conn:
+                cur = await conn.execute("SELECT pg_backend_pid()")
+                row = await cur.fetchone()
+                assert row is not None
+                assert row[0] not in pids
+    finally:
+        await pool.close()
+
+
 async def _backend_pids(pool: AsyncConnectionPool, count: int) -> list[int]:
     held = [await pool.getconn() for _ in range(count)]
     try:
