@@ -131,19 +131,19 @@ def wait_http(url: str, process: subprocess.Popen[bytes], log: Path, within: flo
 
 @contextmanager
 def api(env: Environment, label: str, **overrides: str) -> Iterator[Server]:
-    """`experiments api` on a free port, with the run's environment and `overrides`."""
+    """`experiments api` on a free port, with the run's environment and `overrides`; at
+    INFO, so that it writes an access line a request, as the baseline's uvicorn does."""
     port = free_port()
     command = [str(EXPERIMENTS), "api", f"--port={port}"]
-    with _served(
-        command, env.service_env(**overrides), env.work_dir / f"{label}.log", port, ready="/health"
-    ) as server:
+    environ = env.service_env(**{"LOG_LEVEL": "INFO", **overrides})
+    with _served(command, environ, env.work_dir / f"{label}.log", port, ready="/health") as server:
         yield server
 
 
 @contextmanager
 def bare_server(env: Environment, table: str) -> Iterator[Server]:
-    """The baselines' endpoint (`benchmarks.bare_logs`) under uvicorn with the settings
-    `experiments api` gives it (uvicorn's defaults: its access log too)."""
+    """The baselines' endpoint (`benchmarks.bare_logs`) under uvicorn's defaults, its access
+    log too (`experiments api` writes its own)."""
     port = free_port()
     command = [
         sys.executable,

@@ -4,7 +4,8 @@ and at each scrape the service's own figures (`CollectMetrics`).
 The middleware is on the path of every request, `/logs` first: it reads the clock twice,
 notes the status as the response starts, and adds to plain numbers per (method, route);
 they become Prometheus's counter and histogram only when scraped. About 1-2 µs a request
-(ADR 0017 has the measure).
+(ADR 0017 has the measure). It writes the request's access line too (`access.py`), having
+its status and duration.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from domain.health.model import ServiceMetrics
+from entrypoints.http.access import log_request
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -42,6 +44,9 @@ class _Route:
         self.statuses: dict[int, int] = {}
 
 
+CLIENT_LEFT = 499
+"""The status counted and logged for a request answered to nobody (nginx's)."""
+
 ROUTES: dict[tuple[str, str], _Route] = {}
 """This process's requests by (method, route template), whatever the number of apps in it."""
 
@@ -52,7 +57,9 @@ def record_requests(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         start = perf_counter()
-        status = 500
+        # Until a response starts: nginx's 499 if the handler returns without one (its client
+        # left, and the read was cancelled), 500 if it raised (the answer sent after this).
+        status = CLIENT_LEFT
 
         async def sending(message: Message) -> None:
             nonlocal status
@@ -62,6 +69,10 @@ def record_requests(app: ASGIApp) -> ASGIApp:
 
         try:
             await app(scope, receive, sending)
+        except BaseException:
+            if status == CLIENT_LEFT:
+                status = 500
+            raise
         finally:
             elapsed = perf_counter() - start
             key = (scope["method"], scope.get("path_template") or "")
@@ -72,6 +83,7 @@ def record_requests(app: ASGIApp) -> ASGIApp:
             route.total += elapsed
             route.buckets[bisect_left(BOUNDS, elapsed)] += 1
             route.statuses[status] = route.statuses.get(status, 0) + 1
+            log_request(scope, status, elapsed)
 
     return middleware
 

@@ -134,6 +134,8 @@ def server_options(limits: HttpSettings, *, in_process: bool = True) -> dict[str
         # The h11 protocol's own bound, should it be chosen instead.
         "h11_max_incomplete_event_size": limits.max_header_bytes,
         "timeout_keep_alive": limits.keep_alive,
+        # The access log is the service's own, in its format (access.py).
+        "access_log": False,
         "limit_concurrency": limits.max_connections,
         # A worker process imports the whole service before it answers its supervisor's
         # first ping: on a loaded machine that took more than uvicorn's 5 s, and it was

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import httpx
 import psycopg
+import pytest
 
 from entrypoints.http.app import create_app
 from tests.support.live_server import serving
@@ -18,7 +20,10 @@ WAITING = (
 )
 
 
-def test_a_read_whose_client_left_cancels_its_query(service_env: dict[str, str]) -> None:
+def test_a_read_whose_client_left_cancels_its_query(
+    service_env: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="entrypoints.http.access")
     # A lock wait far longer than the test: only the disconnect can end it.
     settings = settings_with(service_env, DATABASE_LOCK_TIMEOUT=120)
     url = service_env["DATABASE_URL"]
@@ -44,3 +49,7 @@ def test_a_read_whose_client_left_cancels_its_query(service_env: dict[str, str])
             holder.rollback()
         # The connection went back to the pool, and the service still answers.
         assert httpx.get(f"{base_url}/logs?table_name=df_sales", timeout=10).status_code == 200
+    # Logged as answered to nobody (nginx's 499), not as an error of the service.
+    abandoned = [r.getMessage() for r in caplog.records if "user_id=8d0315" in r.getMessage()]
+    assert len(abandoned) == 1, abandoned
+    assert '"GET /logs?table_name=df_sales&user_id=8d0315 HTTP/1.1" 499 ' in abandoned[0]
