@@ -106,6 +106,7 @@ _FROM_DATE_SHAPE = re.compile(
     re.ASCII,
 )
 """The shape of FROM_DATE_PATTERN without its calendar, to tell a wrong shape from a wrong day."""
+_FROM_DATE = re.compile(FROM_DATE_PATTERN)
 
 
 def page_identity(table: TableInfo, query: LogQuery) -> str:
@@ -154,7 +155,7 @@ def parse_from_date(text: str) -> dt.date | dt.datetime:
             value = dt.datetime.fromisoformat(text)
     except ValueError as error:
         raise InvalidParameter("from_date", f"{text!r} is not a valid date ({error}).") from None
-    if not re.fullmatch(FROM_DATE_PATTERN, text):
+    if not _FROM_DATE.fullmatch(text):
         raise InvalidParameter("from_date", f"{text!r} is not a valid date.")
     return value
 
