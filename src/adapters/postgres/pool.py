@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import select
 from dataclasses import dataclass
 
@@ -73,11 +74,15 @@ class SuspectCheck:
 
     A connection found dropped so means the others of its time likely are too (a restart
     drops them all): the pool's idle ones are checked at once (`AsyncConnectionPool.check`),
-    the dropped ones replaced. Else the pool would hand them out one by one, sleeping 1, 2,
-    4 s between (its backoff), and a full pool of 20 outlasts any request's timeout."""
+    the dropped ones replaced, while the request waits out the pool's first backoff (1 s).
+    Else the pool would hand them out one by one, sleeping 1, 2, 4 s between, and a full
+    pool of 20 outlasts any request's timeout. The check is a task of its own, one at a
+    time: run in the request's, a cancelled request would lose the connections it held out
+    of the pool."""
 
     def __init__(self) -> None:
         self.pool: AsyncConnectionPool | None = None
+        self._sweep: asyncio.Task[None] | None = None
 
     async def __call__(self, conn: AsyncConnection) -> None:
         if conn.closed or conn.broken:
@@ -89,9 +94,16 @@ class SuspectCheck:
         try:
             await AsyncConnectionPool.check_connection(conn)
         except Exception:
-            if self.pool is not None:
-                await self.pool.check()
+            if self.pool is not None and (self._sweep is None or self._sweep.done()):
+                self._sweep = asyncio.create_task(self.pool.check())
+                self._sweep.add_done_callback(_consumed)
             raise
+
+
+def _consumed(task: asyncio.Task[None]) -> None:
+    # A check that failed as a whole (the pool closed under it) has nobody to tell.
+    if not task.cancelled():
+        task.exception()
 
 
 UNBOUNDED_STATEMENT = "SET LOCAL statement_timeout = 0"

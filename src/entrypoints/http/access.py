@@ -11,8 +11,9 @@ has ended, by `metrics.record_requests`, which has the status and the duration i
 (one line, cut here)
 
 The target is the one the client sent (`raw_path` and the query, percent-encoded as they
-came); anything in it that is not printable ASCII is escaped, so no request can write a line
-break or a terminal control sequence into the log. The lines are INFO: `LOG_LEVEL=WARNING`
+came); anything in it that is not printable ASCII is escaped, and so are a quote and a
+backslash (as nginx does), so no request can write a line break or a terminal control
+sequence into the log, nor end the quoted field early. The lines are INFO: `LOG_LEVEL=WARNING`
 turns them off.
 """
 
@@ -42,11 +43,12 @@ def log_request(scope: Scope, status: int, seconds: float) -> None:
 
 
 def target(scope: Scope) -> str:
-    """The request's target as sent, with anything but printable ASCII escaped."""
+    """The request's target as sent, with anything but printable ASCII, a quote or a backslash
+    escaped."""
     path = scope.get("raw_path") or scope["path"].encode()
     query = scope.get("query_string", b"")
     raw = path + b"?" + query if query else path
     text = raw.decode("latin-1")
-    if text.isascii() and text.isprintable():
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
         return text
-    return text.encode("unicode_escape").decode("ascii")
+    return text.encode("unicode_escape").decode("ascii").replace('"', "\\x22")

@@ -91,11 +91,10 @@ def create_app(
             MetricsController,
         ],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, static, index],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            record_requests,
             guard_writes(settings.security.token_list),
             cancel_on_disconnect,
         ],
@@ -114,6 +113,11 @@ def create_app(
         # Logging is the process's (entrypoints.config.logging), not the framework's.
         logging_config=None,
     )
+    # Around the whole application, not per route as Litestar's middleware is: every request
+    # is counted and logged with the status it got, an unknown path's 404, a refused write's
+    # 403 and a 405 included (the exception handler's answer passes through it).
+    app.asgi_handler = record_requests(app.asgi_handler)
+    return app
 
 
 def openapi_config() -> OpenAPIConfig:

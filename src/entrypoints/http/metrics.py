@@ -57,8 +57,8 @@ def record_requests(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         start = perf_counter()
-        # Until a response starts: nginx's 499 if the handler returns without one (its client
-        # left, and the read was cancelled), 500 if it raised (the answer sent after this).
+        # Until a response starts: nginx's 499 if the application returns without one (its
+        # client left, and the read was cancelled), 500 if it raised (uvicorn's answer then).
         status = CLIENT_LEFT
 
         async def sending(message: Message) -> None:

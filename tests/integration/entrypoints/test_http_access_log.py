@@ -37,6 +37,34 @@ def test_each_request_is_one_line_in_the_service_format(
     assert LINE.match(lines[0]), lines[0]
 
 
+def test_requests_no_route_serves_and_refused_writes_are_logged_with_their_status(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    api = Api({**service_env, "LOG_LEVEL": "INFO"}, tmp_path / "api.log")
+    api.start()
+    try:
+        assert httpx.get(f"{api.url}/no-such-page").status_code == 404
+        assert httpx.delete(f"{api.url}/tables").status_code == 405
+        refused = httpx.post(
+            f"{api.url}/launch", json={}, headers={"Origin": "https://elsewhere.example"}
+        )
+        assert refused.status_code == 403
+
+        def logged() -> list[str] | None:
+            lines = [line for line in api.lines if "entrypoints.http.access" in line]
+            return lines if any('"POST /launch' in line for line in lines) else None
+
+        lines = eventually_sync(logged, within=10, what="the refused launch's access line")
+    finally:
+        api.stop()
+    for request, status in [
+        ("GET /no-such-page", 404),
+        ("DELETE /tables", 405),
+        ("POST /launch", 403),
+    ]:
+        assert [line for line in lines if f'"{request} HTTP/1.1" {status} ' in line], request
+
+
 def test_warning_level_writes_no_access_line(service_env: dict[str, str], tmp_path: Path) -> None:
     api = Api({**service_env, "LOG_LEVEL": "WARNING"}, tmp_path / "api.log")
     api.start()

@@ -25,6 +25,7 @@ def test_a_target_is_logged_as_the_client_sent_it() -> None:
         (b"/logs", b"user_id=\x1b[31mred", "/logs?user_id=\\x1b[31mred"),
         (b"/caf\xc3\xa9", b"", "/caf\\xc3\\xa9"),
         (b"/a\\b", b"x=\x00", "/a\\\\b?x=\\x00"),
+        (b"/logs", b'user_id=a" 200 0.1 ms', "/logs?user_id=a\\x22 200 0.1 ms"),
     ],
 )
 def test_what_is_not_printable_ascii_is_escaped(raw: bytes, query: bytes, expected: str) -> None:
