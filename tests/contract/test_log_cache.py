@@ -19,7 +19,9 @@ from domain.tables.ports import LogCache
 from tests.support.fakes import InMemoryCacheServer, InMemoryLogCache
 from tests.support.polling import eventually
 
-TIMEOUT = 0.5
+TIMEOUT = 5
+"""Generous: what is tested is what the cache keeps, not how long it waits (an unreachable
+cache is one that refuses at once)."""
 
 SALES = TableInfo(
     name=TableName("sales"),
