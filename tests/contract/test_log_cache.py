@@ -18,10 +18,7 @@ from domain.tables.model import Column, ColumnType, Fingerprint, TableInfo, Tabl
 from domain.tables.ports import LogCache
 from tests.support.fakes import InMemoryCacheServer, InMemoryLogCache
 from tests.support.polling import eventually
-
-TIMEOUT = 5
-"""Generous: what is tested is what the cache keeps, not how long it waits (an unreachable
-cache is one that refuses at once)."""
+from tests.support.services import CACHE_TIMEOUT
 
 SALES = TableInfo(
     name=TableName("sales"),
@@ -103,11 +100,11 @@ async def caches(request: pytest.FixtureRequest) -> AsyncIterator[Caches]:
     opened: list[RedisLogCache] = []
 
     def redis_cache(target: str = url, **options: float) -> RedisLogCache:
-        client = create_cache_client(target, timeout=TIMEOUT)
+        client = create_cache_client(target, timeout=CACHE_TIMEOUT)
         cache = RedisLogCache(
             client,
             ttl=options.get("ttl", 300.0),
-            timeout=TIMEOUT,
+            timeout=CACHE_TIMEOUT,
             prefix=prefix,
             lock_ttl=options.get("lock_ttl", 2.0),
         )

@@ -118,6 +118,12 @@ def queue_name(redis_url: str) -> Iterator[str]:
     _delete_keys(redis_url, f"*{name}*")
 
 
+CACHE_TIMEOUT = 2.0
+"""A cache client's timeout in tests of what the cache keeps and shares, not of how long it
+waits (a server that never answers tests that): on a loaded machine, connecting to the shared
+Redis can take longer than the service's default, and would open the circuit mid-test."""
+
+
 @pytest.fixture
 def cache_prefix(redis_url: str) -> Iterator[str]:
     """A prefix for the cache's keys of the test's own; its keys are deleted after."""

@@ -27,6 +27,7 @@ from tests.integration.entrypoints.test_http_job_events import events
 from tests.support.live_server import serving
 from tests.support.polling import eventually
 from tests.support.service_app import settings_with
+from tests.support.services import CACHE_TIMEOUT
 from tests.support.tcp import silent_server
 
 USERS = ("u1", "u2", "u3")
@@ -72,13 +73,11 @@ def expected_ns(generation: int, params: dict[str, str]) -> list[int]:
 
 @pytest.fixture
 def cached_env(service_env: dict[str, str], redis_url: str, cache_prefix: str) -> dict[str, str]:
-    # The caching is under test, not its timeout (a silent server tests that): a generous
-    # one, so that a loaded machine's slow connect does not open the circuit mid-test.
     return {
         **service_env,
         "CACHE_URL": redis_url,
         "CACHE_PREFIX": cache_prefix,
-        "CACHE_TIMEOUT": "2",
+        "CACHE_TIMEOUT": str(CACHE_TIMEOUT),
     }
 
 

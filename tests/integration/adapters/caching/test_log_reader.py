@@ -15,9 +15,9 @@ from domain.tables.logs import LogPage, LogQuery
 from domain.tables.model import TableInfo
 from tests.support.fakes import InMemoryTables
 from tests.support.fakes.tables import InMemoryLogReader
+from tests.support.services import CACHE_TIMEOUT
 
 PROCESSES = 6
-TIMEOUT = 5
 
 
 class SlowReader(InMemoryLogReader):
@@ -30,12 +30,12 @@ class SlowReader(InMemoryLogReader):
 
 @pytest.fixture
 async def caches(redis_url: str, cache_prefix: str) -> AsyncIterator[list[RedisLogCache]]:
-    # What is measured is the coalescing, not the timeouts: generous ones, and each
-    # process connected before the stampede, so a loaded machine cannot open a circuit.
-    clients = [create_cache_client(redis_url, timeout=TIMEOUT) for _ in range(PROCESSES)]
+    # Each process connected before the stampede: what is measured is the coalescing.
+    clients = [create_cache_client(redis_url, timeout=CACHE_TIMEOUT) for _ in range(PROCESSES)]
     await asyncio.gather(*(client.ping() for client in clients))
     caches = [
-        RedisLogCache(client, ttl=60, timeout=TIMEOUT, prefix=cache_prefix) for client in clients
+        RedisLogCache(client, ttl=60, timeout=CACHE_TIMEOUT, prefix=cache_prefix)
+        for client in clients
     ]
     yield caches
     for cache in caches:
